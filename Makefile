@@ -1,0 +1,52 @@
+# Routine acts for kerasnative. `make demo` and `make test` work on a fresh
+# Debian 12 machine (they install what is missing first).
+R ?= R
+RSCRIPT ?= Rscript
+PKG := kerasnative
+LIB ?= $(CURDIR)/build/lib
+CXXTEST = g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats -Isrc/formats/proto
+CPP_LIBS = $(shell pkg-config --libs protobuf hdf5 zlib 2>/dev/null) -pthread
+CPP_CFLAGS = $(shell pkg-config --cflags protobuf hdf5 zlib 2>/dev/null)
+
+.PHONY: deps docs install test test-r test-cpp check bench demo clean
+
+deps:
+	@sh tools/deps.sh
+
+# Generated files: RcppExports.* (Rcpp attributes), NAMESPACE and man/ (roxygen2).
+docs: deps
+	$(RSCRIPT) -e 'Rcpp::compileAttributes(".")' -e 'roxygen2::roxygenise(".", roclets = c("rd", "namespace"), load_code = roxygen2::load_source)'
+
+install: deps
+	mkdir -p $(LIB)
+	MAKEFLAGS=-j2 $(R) CMD INSTALL --no-test-load --library=$(LIB) . 2>&1 | tail -n 3
+	@test -d $(LIB)/$(PKG) || (echo "install failed" && exit 1)
+
+test-cpp: deps
+	@mkdir -p build/cpp
+	@protoc --cpp_out=build/cpp -Isrc/formats/proto src/formats/proto/example.proto
+	@fail=0; for t in tests/cpp/test_*.cpp; do \
+	  b=build/cpp/$$(basename $$t .cpp); \
+	  $(CXXTEST) -Ibuild/cpp $(CPP_CFLAGS) $$t $$(ls src/engine/*.cpp src/formats/*.cpp) build/cpp/example.pb.cc \
+	    -o $$b $(CPP_LIBS) || { fail=1; continue; }; \
+	  echo "== $$b"; $$b || fail=1; \
+	done; exit $$fail
+
+test-r: install
+	cd tests/testthat && R_LIBS=$(LIB) KERASNATIVE_THREADS=2 $(RSCRIPT) -e 'library(testthat); library($(PKG)); res <- as.data.frame(test_dir(".", reporter = "summary", stop_on_failure = FALSE)); f <- sum(res$$failed) + sum(res$$error); cat(sprintf("\n%d passed, %d failed, %d skipped\n", sum(res$$nb) - sum(res$$failed) - sum(res$$skipped), f, sum(res$$skipped))); quit(status = f > 0)'
+
+test: test-cpp test-r
+
+check: docs
+	rm -rf build/check && mkdir -p build/check
+	cd build/check && $(R) CMD build ../.. && _R_CHECK_FORCE_SUGGESTS_=false $(R) CMD check --as-cran --no-manual $(PKG)_*.tar.gz
+
+bench: install
+	R_LIBS=$(LIB) $(RSCRIPT) bench/bench_mlp.R
+
+demo: install
+	R_LIBS=$(LIB) $(RSCRIPT) inst/demo/demo.R
+
+clean:
+	rm -rf build src/*.o src/*.so src/engine/*.o src/formats/*.o src/formats/proto/*.o src/Makevars \
+	  src/formats/proto/*.pb.*

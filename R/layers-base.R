@@ -1,0 +1,153 @@
+# Layer objects, symbolic tensors and how a layer is applied to a model or a
+# tensor. Every layer_*() function ends in create_layer().
+
+layer_module <- function(class_name) {
+  switch(class_name,
+    Dense = , Dropout = , Activation = , Flatten = , Reshape = "core",
+    Conv2D = , Conv1D = , ZeroPadding2D = "convolutional",
+    MaxPooling2D = , AveragePooling2D = , GlobalMaxPooling2D = ,
+    GlobalAveragePooling2D = , MaxPooling1D = "pooling",
+    BatchNormalization = "normalization",
+    LeakyReLU = "advanced_activations",
+    Concatenate = , Add = , Subtract = , Multiply = , Average = , Maximum = , Minimum = "merge",
+    "core")
+}
+
+# A layer object is an R function (as keras layers are callables): applying
+# it to a tensor or model composes it.
+new_layer_object <- function(ptr) {
+  self <- NULL
+  self <- function(object, ...) compose_layer(object, self)
+  cls <- cpp_layer_class(ptr)
+  class(self) <- c(paste0("keras.layers.", layer_module(cls), ".", cls),
+                   "keras.engine.base_layer.Layer", "kerasnative_layer")
+  attr(self, "ptr") <- ptr
+  self
+}
+
+layer_ptr <- function(layer) attr(layer, "ptr", exact = TRUE)
+
+is_tensor <- function(x) inherits(x, "kerasnative_tensor")
+is_model <- function(x) inherits(x, "kerasnative_model")
+
+# Input shape arguments of the first layer -> Keras's batch_input_shape list.
+batch_input_shape_of <- function(input_shape = NULL, batch_input_shape = NULL, batch_size = NULL) {
+  if (!is.null(batch_input_shape)) {
+    b <- as.list(batch_input_shape)
+    return(lapply(b, function(d) if (is.null(d) || is.na(d)) NULL else as.integer(d)))
+  }
+  if (!is.null(input_shape)) {
+    s <- unlist(input_shape)
+    if (!is.numeric(s) && !all(is.na(s))) stop("`input_shape` must be a numeric vector", call. = FALSE)
+    if (anyNA(s)) stop("`input_shape` cannot contain NA/NULL dimensions in kerasnative", call. = FALSE)
+    return(c(list(if (is.null(batch_size)) NULL else as.integer(batch_size)), as.list(as.integer(s))))
+  }
+  NULL
+}
+
+to_json <- function(x) {
+  as.character(jsonlite::toJSON(x, auto_unbox = TRUE, null = "null", digits = NA))
+}
+
+# Create a layer of Keras class `class_name` from `config` (a named list of
+# Keras config entries; NULL entries are dropped) and apply it to `object`.
+create_layer <- function(class_name, object, config, input_shape = NULL,
+                         batch_input_shape = NULL, batch_size = NULL, weights = NULL) {
+  # Force the upstream object first: in a lazy pipe, earlier layers must be
+  # created (and named) before this one.
+  if (!missing(object)) force(object)
+  config <- config[!vapply(config, is.null, logical(1))]
+  name <- config$name %||% unique_name(snake_case(class_name))
+  config$name <- NULL
+  config$trainable <- NULL
+  bis <- batch_input_shape_of(input_shape, batch_input_shape, batch_size)
+  full <- c(list(name = name, trainable = TRUE), if (!is.null(bis)) list(batch_input_shape = bis), config)
+  ptr <- cpp_layer_new(class_name, to_json(full))
+  layer <- new_layer_object(ptr)
+  if (!is.null(weights)) attr(layer, "initial_weights") <- weights
+  if (missing(object) || is.null(object)) return(layer)
+  compose_layer(object, layer)
+}
+
+# Apply `layer` to a model (Sequential: add in place), a tensor or a list of tensors.
+compose_layer <- function(object, layer) {
+  if (is_model(object)) {
+    if (!isTRUE(object$sequential))
+      stop("layers can only be added in place to a Sequential model; apply them to tensors ",
+           "for functional models", call. = FALSE)
+    sequential_add(object, layer)
+    return(invisible(object))
+  }
+  if (is_tensor(object)) object <- list(object)
+  if (is.list(object) && length(object) > 0 && all(vapply(object, is_tensor, logical(1)))) {
+    return(apply_layer_to_tensors(layer, object))
+  }
+  stop("a layer can be applied to a model created with keras_model_sequential(), a tensor ",
+       "from layer_input() or a list of tensors; got an object of class ", class(object)[1],
+       call. = FALSE)
+}
+
+apply_initial_weights <- function(layer) {
+  w <- attr(layer, "initial_weights", exact = TRUE)
+  if (!is.null(w)) {
+    cpp_layer_set_weights(layer_ptr(layer), w)
+  }
+}
+
+new_tensor <- function(layer, inputs, shape, input_name = NULL, fixed_batch = NA) {
+  .kn$tensor_id <- (.kn$tensor_id %||% 0) + 1
+  structure(list(layer = layer, inputs = inputs, shape = as.integer(shape), id = .kn$tensor_id,
+                 input_name = input_name, fixed_batch = fixed_batch),
+            class = c("kerasnative_tensor", "tensorflow.tensor"))
+}
+
+apply_layer_to_tensors <- function(layer, tensors) {
+  shapes <- lapply(tensors, function(t) t$shape)
+  out <- cpp_layer_build(layer_ptr(layer), shapes, r_seed())
+  apply_initial_weights(layer)
+  new_tensor(layer, tensors, out)
+}
+
+#' @export
+print.kerasnative_tensor <- function(x, ...) {
+  nm <- if (is.null(x$layer)) x$input_name else cpp_layer_name(layer_ptr(x$layer))
+  fb <- if (is.na(x$fixed_batch)) "?" else x$fixed_batch
+  cat(sprintf("Tensor(\"%s:0\", shape=(%s), dtype=float32)\n", nm,
+              paste(c(fb, x$shape), collapse = ", ")))
+  invisible(x)
+}
+
+#' @export
+dim.kerasnative_tensor <- function(x) c(NA_integer_, x$shape)
+
+#' @export
+print.kerasnative_layer <- function(x, ...) {
+  ptr <- layer_ptr(x)
+  cat(sprintf("<%s layer '%s'>\n", cpp_layer_class(ptr), cpp_layer_name(ptr)))
+  invisible(x)
+}
+
+#' @export
+`$.kerasnative_layer` <- function(x, name) {
+  ptr <- layer_ptr(x)
+  switch(name,
+    name = cpp_layer_name(ptr),
+    trainable = cpp_layer_trainable(ptr),
+    weights = unname(cpp_layer_weights(ptr)),
+    built = cpp_layer_built(ptr),
+    input_shape = , batch_input_shape = cpp_layer_batch_input_shape(ptr),
+    get_config = function() get_config(x),
+    get_weights = function() get_weights(x),
+    set_weights = function(weights) set_weights(x, weights),
+    count_params = function() cpp_layer_count_params(ptr),
+    NULL)
+}
+
+#' @export
+`$<-.kerasnative_layer` <- function(x, name, value) {
+  if (name == "trainable") {
+    cpp_layer_set_trainable(layer_ptr(x), isTRUE(value))
+    return(x)
+  }
+  stop("cannot set `", name, "` on a layer", call. = FALSE)
+}

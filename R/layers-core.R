@@ -1,0 +1,129 @@
+check_unsupported <- function(...) {
+  args <- list(...)
+  for (nm in names(args)) if (!is.null(args[[nm]]))
+    stop("`", nm, "` is not supported by kerasnative yet", call. = FALSE)
+}
+
+#' Add a densely-connected NN layer to an output
+#'
+#' `output = activation(dot(input, kernel) + bias)`.
+#'
+#' @param object Model or layer object: a Sequential model (the layer is
+#'   added in place and the model returned), a tensor (a tensor is returned)
+#'   or missing (the layer itself is returned).
+#' @param units Positive integer, dimensionality of the output space.
+#' @param activation Name of activation function to use (`NULL`: linear).
+#' @param use_bias Whether the layer uses a bias vector.
+#' @param kernel_initializer,bias_initializer Initializer names
+#'   (`"glorot_uniform"`, `"glorot_normal"`, `"he_normal"`, `"he_uniform"`,
+#'   `"lecun_normal"`, `"zeros"`, `"ones"`, `"random_normal"`,
+#'   `"random_uniform"`).
+#' @param kernel_regularizer,bias_regularizer,activity_regularizer,kernel_constraint,bias_constraint
+#'   Not supported yet (must be `NULL`).
+#' @param input_shape Dimensionality of the input (integer) not including the
+#'   samples axis; required for the first layer of a Sequential model.
+#' @param batch_input_shape Shapes, including the batch size.
+#' @param batch_size Fixed batch size for the layer.
+#' @param dtype The data type expected by the input (`"float32"`).
+#' @param name An optional name string for the layer (unique in a model).
+#' @param trainable Whether the layer weights will be updated during training.
+#' @param weights Initial weights for the layer (list of arrays).
+#' @return A model, tensor or layer, depending on `object`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_dense(units = 16, activation = "relu", input_shape = c(8)) %>%
+#'   layer_dense(units = 1, activation = "sigmoid")
+#' @export
+layer_dense <- function(object, units, activation = NULL, use_bias = TRUE,
+                        kernel_initializer = "glorot_uniform", bias_initializer = "zeros",
+                        kernel_regularizer = NULL, bias_regularizer = NULL,
+                        activity_regularizer = NULL, kernel_constraint = NULL,
+                        bias_constraint = NULL, input_shape = NULL, batch_input_shape = NULL,
+                        batch_size = NULL, dtype = NULL, name = NULL, trainable = NULL,
+                        weights = NULL) {
+  check_unsupported(kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
+                    activity_regularizer = activity_regularizer,
+                    kernel_constraint = kernel_constraint, bias_constraint = bias_constraint)
+  if (missing(units) || !is.numeric(units) || length(units) != 1 || units < 1)
+    stop("layer_dense(): `units` must be a positive integer", call. = FALSE)
+  layer <- create_layer("Dense", if (missing(object)) NULL else object,
+    list(name = name, units = as.integer(units), activation = activation %||% "linear",
+         use_bias = use_bias, kernel_initializer = kernel_initializer,
+         bias_initializer = bias_initializer),
+    input_shape, batch_input_shape, batch_size, weights)
+  set_trainable_arg(layer, trainable)
+}
+
+set_trainable_arg <- function(result, trainable) {
+  if (!is.null(trainable) && !isTRUE(trainable)) {
+    if (inherits(result, "kerasnative_layer")) cpp_layer_set_trainable(layer_ptr(result), FALSE)
+    else if (is_tensor(result)) cpp_layer_set_trainable(layer_ptr(result$layer), FALSE)
+    else if (is_model(result)) {
+      ls <- model_layers(result)
+      cpp_layer_set_trainable(layer_ptr(ls[[length(ls)]]), FALSE)
+    }
+  }
+  result
+}
+
+#' Applies Dropout to the input
+#'
+#' Randomly sets a fraction `rate` of input units to 0 at each update during
+#' training (scaling the others by `1 / (1 - rate)`); does nothing at
+#' inference.
+#' @inheritParams layer_dense
+#' @param rate Float between 0 and 1. Fraction of the input units to drop.
+#' @param noise_shape Not supported (must be `NULL`).
+#' @param seed Ignored: randomness follows R's `set.seed()`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_dense(units = 16, input_shape = 8) %>%
+#'   layer_dropout(rate = 0.5)
+#' @export
+layer_dropout <- function(object, rate, noise_shape = NULL, seed = NULL, input_shape = NULL,
+                          batch_input_shape = NULL, batch_size = NULL, name = NULL,
+                          trainable = NULL, weights = NULL) {
+  check_unsupported(noise_shape = noise_shape)
+  if (missing(rate) || !is.numeric(rate) || length(rate) != 1 || rate < 0 || rate >= 1)
+    stop("layer_dropout(): `rate` must be a number in [0, 1)", call. = FALSE)
+  create_layer("Dropout", if (missing(object)) NULL else object,
+               list(name = name, rate = rate, seed = seed), input_shape, batch_input_shape,
+               batch_size, weights)
+}
+
+#' Apply an activation function to an output
+#' @inheritParams layer_dense
+#' @param activation Name of activation function to use: `"relu"`,
+#'   `"sigmoid"`, `"softmax"`, `"tanh"`, `"linear"`, `"elu"`, `"selu"`,
+#'   `"softplus"`, `"softsign"`, `"hard_sigmoid"`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_dense(units = 4, input_shape = 3) %>%
+#'   layer_activation("relu")
+#' @export
+layer_activation <- function(object, activation, input_shape = NULL, batch_input_shape = NULL,
+                             batch_size = NULL, dtype = NULL, name = NULL, trainable = NULL,
+                             weights = NULL) {
+  create_layer("Activation", if (missing(object)) NULL else object,
+               list(name = name, activation = activation), input_shape, batch_input_shape,
+               batch_size, weights)
+}
+
+#' Flattens an input
+#'
+#' Flattens `(H, W, C)` per sample to `H * W * C` with the channel index
+#' fastest, as Keras, so Dense weights from Keras files line up.
+#' @inheritParams layer_dense
+#' @param data_format Only `NULL` or `"channels_last"`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_flatten(input_shape = c(28, 28)) %>%
+#'   layer_dense(units = 10)
+#' @export
+layer_flatten <- function(object, data_format = NULL, input_shape = NULL, dtype = NULL,
+                          name = NULL, trainable = NULL, weights = NULL) {
+  if (!is.null(data_format) && data_format != "channels_last")
+    stop("layer_flatten(): only data_format = 'channels_last' is supported", call. = FALSE)
+  create_layer("Flatten", if (missing(object)) NULL else object, list(name = name),
+               input_shape, NULL, NULL, weights)
+}

@@ -1,0 +1,330 @@
+#' Configure a Keras model for training
+#'
+#' @param object Model object to compile (modified in place).
+#' @param optimizer Name of optimizer (`"sgd"`, `"rmsprop"`, `"adam"`,
+#'   `"adagrad"`) or an `optimizer_*()` object.
+#' @param loss Name of objective function (`"categorical_crossentropy"`,
+#'   `"sparse_categorical_crossentropy"`, `"binary_crossentropy"`,
+#'   `"mean_squared_error"`/`"mse"`, `"mean_absolute_error"`/`"mae"`), or
+#'   one per output.
+#' @param metrics List of metrics: `"accuracy"` (reported as `acc`).
+#' @param loss_weights Optional list of scalar coefficients weighting the
+#'   loss contributions of different outputs.
+#' @param sample_weight_mode,weighted_metrics Not supported (must be `NULL`).
+#' @param target_tensors Ignored (use a dataset with [fit()]).
+#' @param ... Ignored.
+#' @return The model, invisibly (modified in place).
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_dense(units = 3, activation = "softmax", input_shape = 4)
+#' model %>% compile(loss = "categorical_crossentropy", optimizer = "rmsprop",
+#'                   metrics = c("accuracy"))
+#' @export
+compile <- function(object, optimizer, loss, metrics = NULL, loss_weights = NULL,
+                    sample_weight_mode = NULL, weighted_metrics = NULL,
+                    target_tensors = NULL, ...) {
+  if (!is_model(object)) stop("compile() needs a model", call. = FALSE)
+  check_unsupported(sample_weight_mode = sample_weight_mode, weighted_metrics = weighted_metrics)
+  if (missing(optimizer)) stop("compile(): `optimizer` is required", call. = FALSE)
+  if (missing(loss)) stop("compile(): `loss` is required", call. = FALSE)
+  opt <- resolve_optimizer(optimizer)
+  loss <- unlist(loss)
+  if (!is.character(loss))
+    stop("compile(): `loss` must be a loss name (custom loss functions are not supported yet)", call. = FALSE)
+  metrics <- unlist(metrics)
+  acc <- FALSE
+  for (m in metrics) {
+    if (m %in% c("accuracy", "acc")) acc <- TRUE
+    else stop("compile(): metric '", m, "' is not supported; supported: 'accuracy'", call. = FALSE)
+  }
+  lw <- if (is.null(loss_weights)) numeric(0) else as.numeric(unlist(loss_weights))
+  cpp_model_compile(model_ptr(object), loss, lw, acc, .subset2(opt, "class_name"),
+                    to_json(.subset2(opt, "config")))
+  assign("compiled", list(loss = loss, metrics = metrics, optimizer = opt, loss_weights = loss_weights),
+         envir = object)
+  invisible(object)
+}
+
+as_array_list <- function(x, what) {
+  if (is.null(x)) return(NULL)
+  if (is.data.frame(x)) x <- as.matrix(x)
+  if (!is.list(x)) x <- list(x)
+  lapply(x, function(a) {
+    if (is.data.frame(a)) a <- as.matrix(a)
+    if (!is.numeric(a) && !is.logical(a))
+      stop("`", what, "` must be numeric (a matrix or array), not ", class(a)[1], call. = FALSE)
+    a
+  })
+}
+
+# Build the engine's data handle, with shape checks against the model.
+model_data <- function(object, x, y = NULL, sample_weight = NULL, what = "x") {
+  xs <- as_array_list(x, what)
+  if (is.null(xs)) stop("`x` is required", call. = FALSE)
+  ys <- as_array_list(y, "y")
+  if (!is.null(sample_weight)) {
+    if (!is.numeric(sample_weight) || anyNA(sample_weight))
+      stop("`sample_weight` must be a numeric vector without NA", call. = FALSE)
+    sample_weight <- as.numeric(sample_weight)
+  }
+  data <- cpp_data_new(xs, ys, sample_weight)
+  cpp_model_check_data(model_ptr(object), data)
+  data
+}
+
+# Subset samples of arrays (first index), keeping dims.
+take_rows <- function(a, idx) {
+  d <- dim(a)
+  if (is.null(d)) return(a[idx])
+  do.call(`[`, c(list(a), list(idx), rep(list(TRUE), length(d) - 1), list(drop = FALSE)))
+}
+n_samples <- function(a) { d <- dim(a); if (is.null(d)) length(a) else d[1] }
+
+dynamic_display <- function() {
+  interactive() && !isTRUE(getOption("knitr.in.progress")) && !identical(Sys.getenv("RSTUDIO_NOTEBOOK"), "1")
+}
+
+class_weights_to_sample <- function(class_weight, y) {
+  y1 <- if (is.list(y) && !is.data.frame(y)) y[[1]] else y
+  cls <- if (!is.null(dim(y1)) && length(dim(y1)) == 2 && ncol(y1) > 1) max.col(y1, ties.method = "first") - 1L
+         else as.integer(round(as.vector(y1)))
+  w <- rep(1, length(cls))
+  for (nm in names(class_weight)) w[cls == as.integer(nm)] <- class_weight[[nm]]
+  w
+}
+
+#' Train a Keras model
+#'
+#' Trains the model for a fixed number of epochs, natively: the batch loop
+#' runs in C++ and R is called back only between epochs.
+#'
+#' @param object Model to train.
+#' @param x Vector, matrix, or array of training data (or list if the model
+#'   has multiple inputs); samples along the first dimension.
+#' @param y Vector, matrix, or array of target (label) data (or list).
+#' @param batch_size Integer or `NULL`: samples per gradient update (default 32).
+#' @param epochs Number of epochs to train the model.
+#' @param verbose Verbosity mode (0 = silent, 1 = progress bar, 2 = one line per epoch).
+#' @param callbacks List of callbacks to be called during training (see [callback_lambda()]).
+#' @param view_metrics Ignored (no real-time viewer).
+#' @param validation_split Float between 0 and 1: fraction of the training
+#'   data (the last samples, before shuffling) used as validation data.
+#' @param validation_data `list(x_val, y_val)` (or with sample weights) to
+#'   evaluate the loss and metrics on at the end of each epoch.
+#' @param shuffle Whether to shuffle the training data before each epoch.
+#' @param class_weight Optional named list mapping class indices (0-based) to
+#'   a weight value, used for weighting the loss function.
+#' @param sample_weight Optional vector of weights for the training samples.
+#' @param initial_epoch Epoch at which to start training (useful for resuming).
+#' @param steps_per_epoch,validation_steps Only for datasets (not yet supported with arrays).
+#' @param ... Ignored.
+#' @return A `keras_training_history` object (invisibly).
+#' @examples
+#' x <- matrix(runif(200), ncol = 2)
+#' y <- to_categorical(as.integer(x[, 1] > x[, 2]), 2)
+#' model <- keras_model_sequential() %>%
+#'   layer_dense(units = 8, activation = "relu", input_shape = 2) %>%
+#'   layer_dense(units = 2, activation = "softmax")
+#' model %>% compile(loss = "categorical_crossentropy", optimizer = "adam",
+#'                   metrics = "accuracy")
+#' history <- model %>% fit(x, y, epochs = 2, verbose = 0)
+#' history
+#' @export
+fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
+                verbose = getOption("keras.fit_verbose", default = 1), callbacks = NULL,
+                view_metrics = getOption("keras.view_metrics", default = "auto"),
+                validation_split = 0, validation_data = NULL, shuffle = TRUE,
+                class_weight = NULL, sample_weight = NULL, initial_epoch = 0,
+                steps_per_epoch = NULL, validation_steps = NULL, ...) {
+  if (!is_model(object)) stop("fit() needs a model", call. = FALSE)
+  ptr <- model_ptr(object)
+  if (is.null(.subset2(object, "compiled")))
+    stop("the model must be compiled before training: call compile() first", call. = FALSE)
+  if (is.null(x)) stop("fit(): `x` is required", call. = FALSE)
+  if (is.null(y)) stop("fit(): `y` is required", call. = FALSE)
+  batch_size <- as.integer(batch_size %||% 32L)
+  if (length(batch_size) != 1 || is.na(batch_size) || batch_size < 1)
+    stop("fit(): `batch_size` must be a positive integer", call. = FALSE)
+  if (!is.numeric(validation_split) || length(validation_split) != 1 ||
+      validation_split < 0 || validation_split >= 1)
+    stop("fit(): `validation_split` must be a number in [0, 1), got ", format(validation_split), call. = FALSE)
+  epochs <- as.integer(epochs)
+  verbose <- as.integer(verbose)
+  xs <- as_array_list(x, "x")
+  ys <- as_array_list(y, "y")
+  n <- n_samples(xs[[1]])
+  for (a in c(xs, ys)) if (n_samples(a) != n)
+    stop(sprintf("fit(): x and y must have the same number of samples; got %s",
+                 paste(vapply(c(xs, ys), n_samples, numeric(1)), collapse = " vs ")), call. = FALSE)
+  if (!is.null(class_weight)) {
+    cw <- class_weights_to_sample(class_weight, ys)
+    sample_weight <- if (is.null(sample_weight)) cw else sample_weight * cw
+  }
+  val <- NULL
+  if (!is.null(validation_data)) {
+    vx <- validation_data[[1]]; vy <- validation_data[[2]]
+    vw <- if (length(validation_data) > 2) validation_data[[3]] else NULL
+    val <- model_data(object, vx, vy, vw, "validation_data")
+    n_val <- n_samples(as_array_list(vx, "validation_data")[[1]])
+  } else if (validation_split > 0) {
+    split_at <- as.integer(n * (1 - validation_split))
+    if (split_at < 1 || split_at >= n)
+      stop("fit(): validation_split leaves no training or no validation samples", call. = FALSE)
+    vi <- (split_at + 1):n
+    ti <- seq_len(split_at)
+    val <- model_data(object, lapply(xs, take_rows, vi), lapply(ys, take_rows, vi),
+                      if (!is.null(sample_weight)) sample_weight[vi])
+    n_val <- length(vi)
+    xs <- lapply(xs, take_rows, ti); ys <- lapply(ys, take_rows, ti)
+    if (!is.null(sample_weight)) sample_weight <- sample_weight[ti]
+    n <- split_at
+  }
+  data <- model_data(object, xs, ys, sample_weight)
+  metric_names <- cpp_model_metric_names(ptr)
+  all_names <- c(if (!is.null(val)) paste0("val_", metric_names), metric_names)
+  history <- structure(list(
+    params = list(batch_size = batch_size, epochs = epochs, steps = NULL, samples = n,
+                  verbose = verbose, do_validation = !is.null(val),
+                  validation_samples = if (!is.null(val)) n_val, metrics = all_names),
+    metrics = setNames(rep(list(numeric(0)), length(all_names)), all_names)),
+    class = "keras_training_history")
+  cbs <- normalize_callbacks(callbacks)
+  run_callbacks(cbs, "on_train_begin", list())
+  dyn <- dynamic_display()
+  if (verbose > 0) {
+    cat(sprintf("Train on %d samples%s\n", n,
+                if (!is.null(val)) sprintf(", validate on %d samples", n_val) else ""))
+  }
+  stopped <- FALSE
+  for (epoch in seq_len(max(0, epochs - initial_epoch)) + initial_epoch) {
+    if (verbose > 0) cat(sprintf("Epoch %d/%d\n", epoch, epochs))
+    run_callbacks(cbs, "on_epoch_begin", list(epoch - 1L, list()))
+    idx <- if (shuffle) sample.int(n) - 1L else seq_len(n) - 1L
+    res <- cpp_model_fit_epoch(ptr, data, as.integer(idx), batch_size, r_seed(), verbose, dyn)
+    logs <- res$values
+    if (!is.null(val) && !res$stopped) {
+      v <- cpp_model_evaluate(ptr, val, batch_size, 0L, FALSE)
+      names(v) <- paste0("val_", names(v))
+      cpp_progress_finish(res$progress, v)
+      logs <- c(v, logs)
+    } else {
+      cpp_progress_finish(res$progress, NULL)
+    }
+    if (res$stopped) {
+      message(sprintf("\nTraining interrupted during epoch %d; the model keeps the weights of the last completed batch.", epoch))
+      stopped <- TRUE
+      break
+    }
+    for (nm in names(logs)) history$metrics[[nm]] <- c(history$metrics[[nm]], logs[[nm]])
+    history$params$epochs_completed <- epoch
+    stop_training <- run_callbacks(cbs, "on_epoch_end", list(epoch - 1L, logs))
+    if (isTRUE(stop_training)) break
+  }
+  run_callbacks(cbs, "on_train_end", list())
+  history$params$epochs_completed <- NULL
+  invisible(history)
+}
+
+#' Evaluate a Keras model
+#'
+#' @inheritParams fit
+#' @param object Model object to evaluate.
+#' @param x,y Input and target data (arrays, or lists of arrays).
+#' @param sample_weight Optional vector of sample weights.
+#' @param steps Only for datasets.
+#' @return Named list of model test loss (or losses for models with multiple
+#'   outputs) and model metrics (`acc`).
+#' @examples
+#' x <- matrix(runif(40), ncol = 2)
+#' y <- to_categorical(as.integer(x[, 1] > x[, 2]), 2)
+#' model <- keras_model_sequential() %>%
+#'   layer_dense(units = 2, activation = "softmax", input_shape = 2)
+#' model %>% compile(loss = "categorical_crossentropy", optimizer = "sgd", metrics = "accuracy")
+#' model %>% evaluate(x, y, verbose = 0)
+#' @export
+evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
+                     sample_weight = NULL, steps = NULL, ...) {
+  if (!is_model(object)) stop("evaluate() needs a model", call. = FALSE)
+  if (is.null(.subset2(object, "compiled")))
+    stop("the model must be compiled before evaluation: call compile() first", call. = FALSE)
+  data <- model_data(object, x, y, sample_weight)
+  cpp_model_evaluate(model_ptr(object), data, as.integer(batch_size %||% 32L), as.integer(verbose),
+                     dynamic_display())
+}
+
+#' Generate predictions from a Keras model
+#'
+#' @param object Keras model.
+#' @param x Input data (array, or list of arrays for several inputs).
+#' @param batch_size Integer (default 32).
+#' @param verbose Verbosity mode, 0 or 1.
+#' @param steps Only for datasets.
+#' @param ... Ignored.
+#' @return Array of predictions (a list of arrays for several outputs).
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_dense(units = 2, activation = "softmax", input_shape = 2)
+#' predict(model, matrix(runif(6), ncol = 2))
+#' @importFrom stats predict
+#' @export
+predict.kerasnative_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL, ...) {
+  data <- model_data(object, x, NULL, NULL)
+  out <- cpp_model_predict(model_ptr(object), data, as.integer(batch_size %||% 32L),
+                           as.integer(verbose), dynamic_display())
+  if (length(out) == 1) out[[1]] else out
+}
+
+#' @rdname predict_proba
+#' @export
+predict_classes <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL) {
+  p <- predict(object, x, batch_size = batch_size, verbose = verbose)
+  if (is.null(dim(p)) || ncol(p) == 1) return(as.integer(as.vector(p) > 0.5))
+  max.col(p, ties.method = "first") - 1L
+}
+
+#' Generates probability or class probability predictions for the input samples
+#'
+#' `predict_classes()` returns 0-based class indices (argmax, or
+#' `p > 0.5` for a single sigmoid unit), as keras does.
+#' @inheritParams predict.kerasnative_model
+#' @return `predict_proba()`: a matrix of probabilities; `predict_classes()`:
+#'   an integer vector of 0-based classes.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_dense(units = 3, activation = "softmax", input_shape = 2)
+#' x <- matrix(runif(6), ncol = 2)
+#' predict_proba(model, x)
+#' predict_classes(model, x)
+#' @export
+predict_proba <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL) {
+  predict(object, x, batch_size = batch_size, verbose = verbose)
+}
+
+#' Single gradient update or model evaluation over one batch of samples
+#' @param object Keras model object.
+#' @param x,y Input and target data for the batch.
+#' @param class_weight Optional named list of class weights.
+#' @param sample_weight Optional vector of sample weights.
+#' @return Named list: scalar training or test loss and metrics.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_dense(units = 2, activation = "softmax", input_shape = 2)
+#' model %>% compile(loss = "categorical_crossentropy", optimizer = "sgd")
+#' x <- matrix(runif(8), ncol = 2)
+#' train_on_batch(model, x, to_categorical(c(0, 1, 1, 0), 2))
+#' @export
+train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NULL) {
+  if (is.null(.subset2(object, "compiled"))) stop("call compile() first", call. = FALSE)
+  if (!is.null(class_weight)) {
+    cw <- class_weights_to_sample(class_weight, y)
+    sample_weight <- if (is.null(sample_weight)) cw else sample_weight * cw
+  }
+  cpp_model_train_on_batch(model_ptr(object), model_data(object, x, y, sample_weight), r_seed())
+}
+
+#' @rdname train_on_batch
+#' @export
+test_on_batch <- function(object, x, y, sample_weight = NULL) {
+  if (is.null(.subset2(object, "compiled"))) stop("call compile() first", call. = FALSE)
+  cpp_model_test_on_batch(model_ptr(object), model_data(object, x, y, sample_weight))
+}

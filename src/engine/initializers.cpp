@@ -1,0 +1,111 @@
+#include "initializers.h"
+
+#include <cmath>
+
+namespace kn {
+
+namespace {
+Json variance_scaling(double scale, const char* mode, const char* dist) {
+  Json c = Json::object();
+  c.set("scale", scale);
+  c.set("mode", mode);
+  c.set("distribution", dist);
+  c.set("seed", Json());
+  Json o = Json::object();
+  o.set("class_name", "VarianceScaling");
+  o.set("config", c);
+  return o;
+}
+Json simple(const char* cls, Json config) {
+  Json o = Json::object();
+  o.set("class_name", cls);
+  o.set("config", std::move(config));
+  return o;
+}
+}  // namespace
+
+Json initializer_config(const Json& v) {
+  if (v.is_object()) return v;
+  if (!v.is_string()) throw Error("initializer must be a name or a config object");
+  const std::string& n = v.as_string();
+  if (n == "glorot_uniform") return variance_scaling(1.0, "fan_avg", "uniform");
+  if (n == "glorot_normal") return variance_scaling(1.0, "fan_avg", "normal");
+  if (n == "he_normal") return variance_scaling(2.0, "fan_in", "normal");
+  if (n == "he_uniform") return variance_scaling(2.0, "fan_in", "uniform");
+  if (n == "lecun_normal") return variance_scaling(1.0, "fan_in", "normal");
+  if (n == "lecun_uniform") return variance_scaling(1.0, "fan_in", "uniform");
+  if (n == "zeros" || n == "zero") return simple("Zeros", Json::object());
+  if (n == "ones" || n == "one") return simple("Ones", Json::object());
+  if (n == "random_normal") {
+    Json c = Json::object(); c.set("mean", 0.0); c.set("stddev", 0.05); c.set("seed", Json());
+    return simple("RandomNormal", c);
+  }
+  if (n == "random_uniform") {
+    Json c = Json::object(); c.set("minval", -0.05); c.set("maxval", 0.05); c.set("seed", Json());
+    return simple("RandomUniform", c);
+  }
+  throw Error("unknown initializer '" + n +
+              "'; expected one of: glorot_uniform, glorot_normal, he_normal, he_uniform, "
+              "lecun_normal, lecun_uniform, zeros, ones, random_normal, random_uniform");
+}
+
+void compute_fans(const Shape& s, int64_t& fan_in, int64_t& fan_out) {
+  if (s.size() == 2) { fan_in = s[0]; fan_out = s[1]; return; }
+  if (s.size() < 2) { fan_in = fan_out = s.empty() ? 1 : s[0]; return; }
+  int64_t rf = 1;
+  for (size_t i = 0; i + 2 < s.size(); ++i) rf *= s[i];
+  fan_in = s[s.size() - 2] * rf;
+  fan_out = s[s.size() - 1] * rf;
+}
+
+void initialize(Tensor& t, const Json& config, int64_t fan_in, int64_t fan_out, Rng& rng) {
+  const std::string cls = config["class_name"].as_string();
+  const Json& c = config.get("config", Json());
+  float* p = t.ptr();
+  const int64_t n = t.size();
+  if (cls == "Zeros") { for (int64_t i = 0; i < n; ++i) p[i] = 0.0f; return; }
+  if (cls == "Ones") { for (int64_t i = 0; i < n; ++i) p[i] = 1.0f; return; }
+  if (cls == "Constant") {
+    float v = static_cast<float>(c.get("value", Json(0.0)).as_number());
+    for (int64_t i = 0; i < n; ++i) p[i] = v;
+    return;
+  }
+  if (cls == "RandomNormal" || cls == "TruncatedNormal") {
+    double mean = c.get("mean", Json(0.0)).as_number(), sd = c.get("stddev", Json(0.05)).as_number();
+    bool trunc = cls == "TruncatedNormal";
+    for (int64_t i = 0; i < n; ++i)
+      p[i] = static_cast<float>(mean + sd * (trunc ? rng.truncated_normal() : rng.normal()));
+    return;
+  }
+  if (cls == "RandomUniform") {
+    double lo = c.get("minval", Json(-0.05)).as_number(), hi = c.get("maxval", Json(0.05)).as_number();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(lo + (hi - lo) * rng.uniform());
+    return;
+  }
+  if (cls == "VarianceScaling") {
+    double scale = c.get("scale", Json(1.0)).as_number();
+    std::string mode = c.get("mode", Json("fan_in")).as_string();
+    std::string dist = c.get("distribution", Json("normal")).as_string();
+    double denom = mode == "fan_in" ? fan_in : mode == "fan_out" ? fan_out : (fan_in + fan_out) / 2.0;
+    scale /= std::max(1.0, denom);
+    if (dist == "uniform") {
+      double limit = std::sqrt(3.0 * scale);
+      for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * limit);
+    } else {  // Keras 2.2: truncated normal, stddev corrected for the truncation
+      double sd = std::sqrt(scale) / 0.87962566103423978;
+      for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(sd * rng.truncated_normal());
+    }
+    return;
+  }
+  if (cls == "GlorotUniform" || cls == "GlorotNormal" || cls == "HeNormal" || cls == "HeUniform" ||
+      cls == "LecunNormal" || cls == "LecunUniform") {  // tf.keras class names
+    static const char* names[][2] = {{"GlorotUniform", "glorot_uniform"}, {"GlorotNormal", "glorot_normal"},
+                                     {"HeNormal", "he_normal"}, {"HeUniform", "he_uniform"},
+                                     {"LecunNormal", "lecun_normal"}, {"LecunUniform", "lecun_uniform"}};
+    for (auto& nm : names)
+      if (cls == nm[0]) return initialize(t, initializer_config(Json(nm[1])), fan_in, fan_out, rng);
+  }
+  throw Error("unknown initializer class '" + cls + "'");
+}
+
+}  // namespace kn

@@ -1,0 +1,100 @@
+#include "layer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+namespace kn {
+
+std::string shape_str(const Shape& s, bool with_batch) {
+  std::vector<std::string> parts;
+  if (with_batch) parts.push_back("None");
+  for (int64_t d : s) parts.push_back(d < 0 ? std::string("None") : std::to_string(d));
+  std::string out = "(";
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
+  if (parts.size() == 1) out += ",";
+  return out + ")";
+}
+
+namespace {
+std::map<std::string, LayerFactory>& registry() {
+  static std::map<std::string, LayerFactory> r;
+  return r;
+}
+}  // namespace
+
+void register_layer(const std::string& class_name, LayerFactory f) { registry()[class_name] = f; }
+
+LayerPtr make_layer(const std::string& class_name, const Json& config) {
+  auto it = registry().find(class_name);
+  if (it == registry().end())
+    throw Error("unknown layer class '" + class_name +
+                "'; supply it through `custom_objects` or use one of the supported layers");
+  return it->second(config);
+}
+
+std::vector<std::string> registered_layers() {
+  std::vector<std::string> out;
+  for (auto& kv : registry()) out.push_back(kv.first);
+  return out;
+}
+
+Json Layer::base_config() const {
+  Json c = Json::object();
+  c.set("name", name);
+  c.set("trainable", trainable);
+  if (has_batch_input_shape) {
+    Json b = Json::array();
+    if (fixed_batch_size < 0) b.push(Json()); else b.push(Json(fixed_batch_size));
+    for (int64_t d : batch_input_shape) b.push(Json(d));
+    c.set("batch_input_shape", b);
+    c.set("dtype", "float32");
+  }
+  return c;
+}
+
+void apply_base_config(Layer& layer, const Json& config) {
+  if (config.has("name") && config["name"].is_string()) layer.name = config["name"].as_string();
+  if (config.has("trainable") && config["trainable"].is_bool()) layer.trainable = config["trainable"].as_bool();
+  const Json& b = config.get("batch_input_shape", Json());
+  if (b.is_array() && b.size() >= 1) {
+    layer.has_batch_input_shape = true;
+    layer.fixed_batch_size = b[0].is_null() ? -1 : b[0].as_int();
+    layer.batch_input_shape.clear();
+    for (size_t i = 1; i < b.size(); ++i) {
+      if (b[i].is_null())
+        throw Error("layer '" + layer.name + "': input shapes with unknown (NULL) dimensions other than the batch are not supported");
+      layer.batch_input_shape.push_back(b[i].as_int());
+    }
+  }
+}
+
+std::vector<int64_t> config_ints(const Json& config, const std::string& key, size_t n) {
+  const Json& v = config[key];
+  std::vector<int64_t> out;
+  if (v.is_number()) {
+    out.assign(n, v.as_int());
+  } else if (v.is_array()) {
+    for (auto& e : v.elements()) out.push_back(e.as_int());
+    if (out.size() == 1 && n > 1) out.assign(n, out[0]);
+  }
+  if (out.size() != n)
+    throw Error("'" + key + "' must be an integer or a list of " + std::to_string(n) + " integers");
+  return out;
+}
+
+std::string config_lower(const Json& config, const std::string& key, const std::string& fallback) {
+  const Json& v = config.get(key, Json());
+  if (!v.is_string()) return fallback;
+  std::string s = v.as_string();
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+Json json_ints(const std::vector<int64_t>& v) {
+  Json a = Json::array();
+  for (int64_t x : v) a.push(Json(x));
+  return a;
+}
+
+}  // namespace kn

@@ -1,0 +1,103 @@
+// A Keras layer: parameters plus forward and backward. Layers are applied to
+// nodes of a Graph; one layer may be applied several times (shared weights),
+// so per-application scratch state lives in the node (`Scratch`), not here.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "json.h"
+#include "rng.h"
+#include "tensor.h"
+
+namespace kn {
+
+struct Param {
+  std::string name;   // Keras weight name without layer prefix: "kernel", "bias", "moving_mean"
+  Tensor value;       // shape as in Keras weight files, e.g. kernel (in, out), conv (kh, kw, in, out)
+  Tensor grad;        // same shape; accumulated by backward()
+  bool trainable = true;  // false for e.g. BatchNormalization moving statistics
+};
+
+// Per-node buffers an op keeps between its forward and backward (masks, argmax
+// indices, im2col columns...). Sized on first use for a batch shape, reused after.
+struct Scratch {
+  std::vector<Tensor> t;
+  std::vector<int32_t> idx;
+  Tensor& at(size_t i) { if (t.size() <= i) t.resize(i + 1); return t[i]; }
+};
+
+struct RunContext {
+  bool training = false;   // dropout / batch-norm behaviour
+  uint64_t step_key = 0;   // fresh random key for this step (dropout masks)
+  Scratch* scratch = nullptr;  // this node's scratch
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual std::string class_name() const = 0;
+
+  std::string name;
+  bool trainable = true;
+
+  // Per-sample input shapes (no batch dim). Validates (throws kn::Error naming
+  // the layer, expected and got), creates parameters on first call (`rng` for
+  // initializers) and returns the per-sample output shape. Called once per
+  // application (node); later calls must accept compatible shapes.
+  virtual Shape build(const std::vector<Shape>& inputs, Rng& rng) = 0;
+
+  // inputs/outputs carry the batch as dim 0. `out` is pre-sized by the graph.
+  virtual void forward(const RunContext& ctx, const std::vector<const Tensor*>& in, Tensor& out) = 0;
+
+  // Adds dL/d(input i) into *din[i] (din[i] may be null: no gradient wanted) and
+  // adds parameter gradients into params[k].grad. `out` is forward's output.
+  virtual void backward(const RunContext& ctx, const std::vector<const Tensor*>& in,
+                        const Tensor& out, const Tensor& dout,
+                        const std::vector<Tensor*>& din) = 0;
+
+  // Keras get_config() (without class_name); includes "name" and "trainable".
+  virtual Json config() const = 0;
+
+  // Number of inputs the layer takes (-1 = any number >= 1, e.g. merge layers).
+  virtual int n_inputs() const { return 1; }
+
+  std::vector<Param> params;
+  bool built() const { return built_; }
+
+ protected:
+  bool built_ = false;
+  // Base config entries: name, trainable (and batch_input_shape when set).
+  Json base_config() const;
+ public:
+  Shape batch_input_shape;  // per-sample input shape given by input_shape= (empty if none)
+  bool has_batch_input_shape = false;
+  int64_t fixed_batch_size = -1;  // batch_input_shape's batch dim, -1 = None
+};
+
+using LayerPtr = std::shared_ptr<Layer>;
+
+// Reads the entries every Keras layer config has ("name", "trainable",
+// "batch_input_shape") into `layer`. Factories call it first.
+void apply_base_config(Layer& layer, const Json& config);
+// Helpers for factories: an int or [a, b] list -> vector of `n` ints.
+std::vector<int64_t> config_ints(const Json& config, const std::string& key, size_t n);
+// Lower-cased string entry ("same"/"SAME" -> "same"); fallback when missing/null.
+std::string config_lower(const Json& config, const std::string& key, const std::string& fallback);
+// Json array from ints.
+Json json_ints(const std::vector<int64_t>& v);
+
+// Registry: Keras class name -> factory from a Keras config. Each layer's .cpp
+// file registers itself with KN_REGISTER_LAYER. Unknown names throw kn::Error.
+using LayerFactory = LayerPtr (*)(const Json& config);
+void register_layer(const std::string& class_name, LayerFactory f);
+LayerPtr make_layer(const std::string& class_name, const Json& config);
+std::vector<std::string> registered_layers();
+
+struct LayerRegistrar {
+  LayerRegistrar(const char* name, LayerFactory f) { register_layer(name, f); }
+};
+#define KN_REGISTER_LAYER(CLASS, FACTORY) \
+  static ::kn::LayerRegistrar kn_registrar_##CLASS(#CLASS, FACTORY)
+
+}  // namespace kn

@@ -1,0 +1,240 @@
+#include "model.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace kn {
+
+ArraySource::ArraySource(const ArrayData& d, std::vector<int64_t> order, int64_t batch_size)
+    : d_(d), order_(std::move(order)), batch_size_(batch_size) {
+  if (batch_size_ <= 0) throw Error("batch_size must be a positive integer");
+}
+
+namespace {
+// Gather rows `idx` of `src` (N, ...) into `dst` (len(idx), ...).
+void gather(const Tensor& src, const int64_t* idx, int64_t n, Tensor& dst) {
+  Shape s = src.shape;
+  s[0] = n;
+  dst.resize(s);
+  const int64_t row = src.shape[0] ? src.size() / src.shape[0] : 0;
+  for (int64_t i = 0; i < n; ++i)
+    std::copy(src.ptr() + idx[i] * row, src.ptr() + (idx[i] + 1) * row, dst.ptr() + i * row);
+}
+}  // namespace
+
+bool ArraySource::next(Batch& b) {
+  const int64_t total = static_cast<int64_t>(order_.size());
+  if (pos_ >= total) return false;
+  const int64_t n = std::min(batch_size_, total - pos_);
+  const int64_t* idx = order_.data() + pos_;
+  b.x.resize(d_.x.size());
+  b.y.resize(d_.y.size());
+  for (size_t k = 0; k < d_.x.size(); ++k) gather(d_.x[k], idx, n, b.x[k]);
+  for (size_t k = 0; k < d_.y.size(); ++k) gather(d_.y[k], idx, n, b.y[k]);
+  b.w.clear();
+  if (!d_.w.empty())
+    for (int64_t i = 0; i < n; ++i) b.w.push_back(d_.w[idx[i]]);
+  pos_ += n;
+  return true;
+}
+
+void Model::compile(const std::vector<std::string>& losses, const std::vector<double>& loss_weights,
+                    bool accuracy, std::unique_ptr<Optimizer> opt) {
+  const size_t no = graph.outputs.size();
+  if (losses.size() != 1 && losses.size() != no)
+    throw Error("compile(): the model has " + std::to_string(no) + " output(s) but " +
+                std::to_string(losses.size()) + " losses were given");
+  std::vector<std::unique_ptr<Loss>> ls;
+  std::vector<AccuracyKind> kinds;
+  for (size_t k = 0; k < no; ++k) {
+    ls.push_back(make_loss(losses[losses.size() == 1 ? 0 : k]));
+    kinds.push_back(accuracy_kind(ls.back()->name(), graph.nodes[graph.outputs[k]].shape));
+  }
+  std::vector<double> lw = loss_weights;
+  if (lw.empty()) lw.assign(no, 1.0);
+  if (lw.size() != no) throw Error("compile(): loss_weights must have one value per output");
+  losses_ = std::move(ls);
+  acc_kinds_ = std::move(kinds);
+  loss_weights_ = std::move(lw);
+  accuracy_ = accuracy;
+  opt_ = std::move(opt);
+}
+
+std::vector<std::string> Model::metric_names() const {
+  std::vector<std::string> out{"loss"};
+  if (losses_.size() == 1) {
+    if (accuracy_) out.push_back("acc");
+    return out;
+  }
+  for (size_t k = 0; k < losses_.size(); ++k)
+    out.push_back(graph.nodes[graph.outputs[k]].layer->name + "_loss");
+  if (accuracy_)
+    for (size_t k = 0; k < losses_.size(); ++k)
+      out.push_back(graph.nodes[graph.outputs[k]].layer->name + "_acc");
+  return out;
+}
+
+void Model::check_data(const std::vector<Shape>& xs, const std::vector<Shape>& ys) const {
+  if (xs.size() != graph.inputs.size())
+    throw Error("the model has " + std::to_string(graph.inputs.size()) + " input(s) but x holds " +
+                std::to_string(xs.size()) + " array(s)");
+  int64_t n = -1;
+  for (size_t k = 0; k < xs.size(); ++k) {
+    Shape want = graph.nodes[graph.inputs[k]].shape;
+    Shape got(xs[k].begin() + 1, xs[k].end());
+    if (got != want)
+      throw Error("x" + (xs.size() > 1 ? "[[" + std::to_string(k + 1) + "]]" : std::string()) +
+                  ": expected arrays of shape " + shape_str(want) + " but got " +
+                  shape_str(got));
+    if (n >= 0 && xs[k][0] != n) throw Error("all x arrays must have the same number of samples");
+    n = xs[k][0];
+  }
+  if (ys.empty()) return;
+  if (ys.size() != graph.outputs.size())
+    throw Error("the model has " + std::to_string(graph.outputs.size()) + " output(s) but y holds " +
+                std::to_string(ys.size()) + " array(s)");
+  for (size_t k = 0; k < ys.size(); ++k) {
+    if (ys[k][0] != n)
+      throw Error("x and y have different numbers of samples: x has " + std::to_string(n) +
+                  ", y has " + std::to_string(ys[k][0]));
+    Shape got(ys[k].begin() + 1, ys[k].end());
+    if (compiled()) losses_[k]->check_target(graph.nodes[graph.outputs[k]].shape, got);
+  }
+}
+
+std::vector<Param*> Model::trainable_params() {
+  std::vector<Param*> out;
+  for (auto& l : graph.layers())
+    if (l->trainable)
+      for (auto& p : l->params)
+        if (p.trainable) out.push_back(&p);
+  return out;
+}
+
+// Loss (and accuracy) of one batch after graph.forward(); with_grad fills dout_.
+std::vector<double> Model::batch_metrics(const Batch& b, bool with_grad) {
+  const int64_t n = b.n();
+  const size_t no = graph.outputs.size();
+  // Keras 2.2 weighting: mean(loss_i * w_i) / mean(w_i != 0)
+  coef_.assign(n, 1.0f);
+  double nonzero = n;
+  if (!b.w.empty()) {
+    nonzero = 0;
+    for (int64_t i = 0; i < n; ++i) nonzero += b.w[i] != 0.0f;
+  }
+  const double norm = nonzero > 0 ? nonzero : 1.0;
+  per_sample_.resize(n);
+  acc_tmp_.resize(n);
+  dout_.resize(no);
+  std::vector<double> out_loss(no), out_acc(no);
+  double total = 0;
+  for (size_t k = 0; k < no; ++k) {
+    const Tensor& pred = graph.value(graph.outputs[k]);  // (n, ...)
+    for (int64_t i = 0; i < n; ++i)
+      coef_[i] = static_cast<float>((b.w.empty() ? 1.0 : b.w[i]) * loss_weights_[k] / norm);
+    if (with_grad) dout_[k].resize(pred.shape);
+    losses_[k]->compute(pred, b.y[k], per_sample_.data(), with_grad ? &dout_[k] : nullptr, coef_.data());
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += static_cast<double>(per_sample_[i]) * (b.w.empty() ? 1.0 : b.w[i]);
+    out_loss[k] = s / norm;
+    total += loss_weights_[k] * out_loss[k];
+    if (accuracy_) {
+      accuracy(acc_kinds_[k], pred, b.y[k], acc_tmp_.data());
+      double a = 0;
+      for (int64_t i = 0; i < n; ++i) a += acc_tmp_[i];
+      out_acc[k] = a / std::max<int64_t>(1, n);
+    }
+  }
+  std::vector<double> vals{total};
+  if (no == 1) {
+    if (accuracy_) vals.push_back(out_acc[0]);
+  } else {
+    for (double v : out_loss) vals.push_back(v);
+    if (accuracy_) for (double v : out_acc) vals.push_back(v);
+  }
+  return vals;
+}
+
+static std::vector<const Tensor*> ptrs(const std::vector<Tensor>& v) {
+  std::vector<const Tensor*> p;
+  for (auto& t : v) p.push_back(&t);
+  return p;
+}
+
+std::vector<double> Model::train_batch(const Batch& b, uint64_t step_key) {
+  if (!compiled()) throw Error("the model must be compiled before training; call compile()");
+  graph.forward(ptrs(b.x), true, step_key);
+  std::vector<double> vals = batch_metrics(b, true);
+  if (!std::isfinite(vals[0])) {
+    // keep going like Keras (loss: nan is reported), but never update with NaN grads
+  }
+  graph.backward(ptrs(dout_), true, step_key);
+  opt_->update(trainable_params());
+  return vals;
+}
+
+std::vector<double> Model::test_batch(const Batch& b) {
+  if (!compiled()) throw Error("the model must be compiled before evaluation; call compile()");
+  graph.forward(ptrs(b.x), false, 0);
+  return batch_metrics(b, false);
+}
+
+std::vector<double> Model::train_epoch(BatchSource& src, uint64_t seed, const BatchCallback& cb, bool& stopped) {
+  Rng step_rng(seed);
+  Batch b;
+  std::vector<double> sums;
+  int64_t seen = 0;
+  stopped = false;
+  while (src.next(b)) {
+    std::vector<double> v = train_batch(b, step_rng.next_u64());
+    if (sums.empty()) sums.assign(v.size(), 0.0);
+    for (size_t k = 0; k < v.size(); ++k) sums[k] += v[k] * b.n();
+    seen += b.n();
+    if (cb && !cb(seen, v)) { stopped = true; break; }
+  }
+  for (double& s : sums) s /= std::max<int64_t>(1, seen);
+  return sums;
+}
+
+std::vector<double> Model::evaluate(BatchSource& src, const BatchCallback& cb, bool& stopped) {
+  Batch b;
+  std::vector<double> sums;
+  int64_t seen = 0;
+  stopped = false;
+  while (src.next(b)) {
+    std::vector<double> v = test_batch(b);
+    if (sums.empty()) sums.assign(v.size(), 0.0);
+    for (size_t k = 0; k < v.size(); ++k) sums[k] += v[k] * b.n();
+    seen += b.n();
+    if (cb && !cb(seen, v)) { stopped = true; break; }
+  }
+  for (double& s : sums) s /= std::max<int64_t>(1, seen);
+  return sums;
+}
+
+std::vector<Tensor> Model::predict(BatchSource& src, const BatchCallback& cb, bool& stopped) {
+  const size_t no = graph.outputs.size();
+  std::vector<std::vector<float>> acc(no);
+  Batch b;
+  int64_t seen = 0;
+  stopped = false;
+  while (src.next(b)) {
+    graph.forward(ptrs(b.x), false, 0);
+    for (size_t k = 0; k < no; ++k) {
+      const Tensor& v = graph.value(graph.outputs[k]);
+      acc[k].insert(acc[k].end(), v.data.begin(), v.data.end());
+    }
+    seen += b.n();
+    if (cb && !cb(seen, {})) { stopped = true; break; }
+  }
+  std::vector<Tensor> out(no);
+  for (size_t k = 0; k < no; ++k) {
+    Shape s = graph.nodes[graph.outputs[k]].shape;
+    s.insert(s.begin(), seen);
+    out[k].shape = s;
+    out[k].data = std::move(acc[k]);
+  }
+  return out;
+}
+
+}  // namespace kn

@@ -1,0 +1,100 @@
+// Engine-level model: a Graph plus what compile() adds (losses, accuracy
+// metric, optimizer) and the batch loops of fit/evaluate/predict. The R glue
+// owns epochs, callbacks and history; everything per batch happens here.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph.h"
+#include "losses.h"
+#include "metrics.h"
+#include "optimizers.h"
+
+namespace kn {
+
+// In-memory data: one tensor per model input / output, all with the same
+// number of samples (dim 0). Sample weights optional (empty = all 1).
+struct ArrayData {
+  std::vector<Tensor> x;   // each (N, input shape...)
+  std::vector<Tensor> y;   // each (N, output shape...) or (N) / (N, 1) for sparse targets
+  std::vector<float> w;    // (N) or empty
+  int64_t n() const { return x.empty() ? 0 : x[0].shape.at(0); }
+};
+
+// A batch of samples gathered from somewhere (arrays or a dataset pipeline).
+struct Batch {
+  std::vector<Tensor> x, y;  // like ArrayData, batch-sized
+  std::vector<float> w;      // (n) or empty
+  int64_t n() const { return x.empty() ? 0 : x[0].shape.at(0); }
+};
+
+// Pulls batches; returns false at the end of the epoch. Throws kn::Error on bad data.
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  virtual bool next(Batch& b) = 0;
+  virtual int64_t size_hint() const { return -1; }  // samples per epoch, -1 if unknown
+};
+
+// Batches from arrays, in a given order of sample indices.
+class ArraySource : public BatchSource {
+ public:
+  ArraySource(const ArrayData& d, std::vector<int64_t> order, int64_t batch_size);
+  bool next(Batch& b) override;
+  int64_t size_hint() const override { return static_cast<int64_t>(order_.size()); }
+ private:
+  const ArrayData& d_;
+  std::vector<int64_t> order_;
+  int64_t batch_size_, pos_ = 0;
+};
+
+// Called after each batch with (samples seen, batch metric values); returns
+// false to stop (interrupt). Runs on the calling thread.
+using BatchCallback = std::function<bool(int64_t seen, const std::vector<double>& values)>;
+
+class Model {
+ public:
+  Graph graph;
+  Rng rng{42};               // initializers; seeded from R
+  std::string name;
+
+  // ---- compile ----
+  void compile(const std::vector<std::string>& losses, const std::vector<double>& loss_weights,
+               bool accuracy, std::unique_ptr<Optimizer> opt);
+  bool compiled() const { return !losses_.empty(); }
+  Optimizer* optimizer() { return opt_.get(); }
+  const std::vector<std::unique_ptr<Loss>>& losses() const { return losses_; }
+  // "loss", "acc" (one output) or "loss", "<out>_loss", "<out>_acc" ... (several)
+  std::vector<std::string> metric_names() const;
+
+  // Check y / x shapes against the model (throws naming argument, expected and got).
+  void check_data(const std::vector<Shape>& x_shapes, const std::vector<Shape>& y_shapes) const;
+
+  // ---- batch loops ----
+  // One pass over `src`, updating weights. Returns sample-weighted means of
+  // metric_names(); `stopped` is set when the callback asked to stop.
+  std::vector<double> train_epoch(BatchSource& src, uint64_t seed, const BatchCallback& cb, bool& stopped);
+  std::vector<double> evaluate(BatchSource& src, const BatchCallback& cb, bool& stopped);
+  // Forward in inference mode; outputs concatenated over batches, one per model output.
+  std::vector<Tensor> predict(BatchSource& src, const BatchCallback& cb, bool& stopped);
+
+  // Single batch (train_on_batch / test_on_batch).
+  std::vector<double> train_batch(const Batch& b, uint64_t step_key);
+  std::vector<double> test_batch(const Batch& b);
+
+  std::vector<Param*> trainable_params();
+
+ private:
+  std::vector<std::unique_ptr<Loss>> losses_;
+  std::vector<double> loss_weights_;
+  bool accuracy_ = false;
+  std::vector<AccuracyKind> acc_kinds_;
+  std::unique_ptr<Optimizer> opt_;
+  std::vector<Tensor> dout_;       // per output, batch-shaped
+  std::vector<float> per_sample_, coef_, acc_tmp_;
+  std::vector<double> batch_metrics(const Batch& b, bool with_grad);
+};
+
+}  // namespace kn

@@ -1,0 +1,114 @@
+// The one place where R objects become engine values and back.
+#include "r_convert.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace knr {
+
+namespace {
+// Copy an R column-major array of n samples with trailing dims `d` into a
+// row-major buffer. `get(i)` reads R element i as float.
+template <class Get>
+void colmajor_to_rowmajor(const kn::Shape& dims, float* dst, Get get) {
+  const int64_t n = dims.empty() ? 1 : dims[0];
+  int64_t row = 1;  // values per sample
+  for (size_t k = 1; k < dims.size(); ++k) row *= dims[k];
+  // Walk trailing positions in R order (first trailing dim fastest) and keep
+  // the matching row-major offset.
+  std::vector<int64_t> idx(dims.size() > 1 ? dims.size() - 1 : 0, 0);
+  std::vector<int64_t> stride(idx.size(), 1);  // row-major strides of trailing dims
+  for (int64_t k = static_cast<int64_t>(idx.size()) - 2; k >= 0; --k) stride[k] = stride[k + 1] * dims[k + 2];
+  const int64_t block = 64;
+  for (int64_t i0 = 0; i0 < n; i0 += block) {
+    const int64_t i1 = std::min(n, i0 + block);
+    std::fill(idx.begin(), idx.end(), 0);
+    int64_t off = 0;
+    for (int64_t t = 0; t < row; ++t) {
+      const int64_t src = t * n;
+      for (int64_t i = i0; i < i1; ++i) dst[i * row + off] = get(src + i);
+      for (size_t k = 0; k < idx.size(); ++k) {  // increment R-order counter
+        if (++idx[k] < dims[k + 1]) { off += stride[k]; break; }
+        off -= stride[k] * (dims[k + 1] - 1);
+        idx[k] = 0;
+      }
+    }
+  }
+}
+}  // namespace
+
+kn::Tensor tensor_from_r(SEXP x, const char* what) {
+  if (!Rf_isNumeric(x) && !Rf_isLogical(x) && TYPEOF(x) != REALSXP)
+    Rcpp::stop("`%s` must be a numeric array, not %s", what, Rf_type2char(TYPEOF(x)));
+  kn::Shape dims;
+  SEXP d = Rf_getAttrib(x, R_DimSymbol);
+  if (Rf_isNull(d)) {
+    dims.push_back(Rf_xlength(x));
+  } else {
+    for (R_xlen_t k = 0; k < Rf_xlength(d); ++k) dims.push_back(INTEGER(d)[k]);
+  }
+  kn::Tensor t(dims);
+  float* out = t.ptr();
+  const R_xlen_t n = Rf_xlength(x);
+  if (TYPEOF(x) == REALSXP) {
+    const double* p = REAL(x);
+    for (R_xlen_t i = 0; i < n; ++i)
+      if (std::isnan(p[i])) Rcpp::stop("`%s` contains NA/NaN values (first at element %lld)", what, (long long)i + 1);
+    colmajor_to_rowmajor(dims, out, [p](int64_t i) { return static_cast<float>(p[i]); });
+  } else {
+    const int* p = TYPEOF(x) == LGLSXP ? LOGICAL(x) : INTEGER(x);
+    for (R_xlen_t i = 0; i < n; ++i)
+      if (p[i] == NA_INTEGER) Rcpp::stop("`%s` contains NA values (first at element %lld)", what, (long long)i + 1);
+    colmajor_to_rowmajor(dims, out, [p](int64_t i) { return static_cast<float>(p[i]); });
+  }
+  return t;
+}
+
+SEXP tensor_to_r(const kn::Tensor& t, bool drop_1d) {
+  const kn::Shape& s = t.shape;
+  const int64_t total = t.size();
+  Rcpp::NumericVector out(total);
+  double* o = out.begin();
+  const int64_t n = s.empty() ? 1 : s[0];
+  const int64_t row = n ? total / std::max<int64_t>(1, n) : 0;
+  // inverse of colmajor_to_rowmajor: R element (i + n * t_rorder) <- row-major (i*row + off)
+  std::vector<int64_t> idx(s.size() > 1 ? s.size() - 1 : 0, 0), stride(idx.size(), 1);
+  for (int64_t k = static_cast<int64_t>(idx.size()) - 2; k >= 0; --k) stride[k] = stride[k + 1] * s[k + 2];
+  int64_t off = 0;
+  const float* src = t.ptr();
+  for (int64_t tt = 0; tt < row; ++tt) {
+    for (int64_t i = 0; i < n; ++i) o[tt * n + i] = src[i * row + off];
+    for (size_t k = 0; k < idx.size(); ++k) {
+      if (++idx[k] < s[k + 1]) { off += stride[k]; break; }
+      off -= stride[k] * (s[k + 1] - 1);
+      idx[k] = 0;
+    }
+  }
+  if (!(drop_1d && s.size() == 1) && !s.empty()) out.attr("dim") = shape_to_r(s);
+  return out;
+}
+
+kn::Shape shape_from_r(SEXP s) {
+  kn::Shape out;
+  if (Rf_isNull(s)) return out;
+  Rcpp::NumericVector v(s);
+  for (double d : v) {
+    if (std::isnan(d)) out.push_back(-1);
+    else out.push_back(static_cast<int64_t>(d));
+  }
+  return out;
+}
+
+Rcpp::IntegerVector shape_to_r(const kn::Shape& s) {
+  Rcpp::IntegerVector v(s.size());
+  for (size_t k = 0; k < s.size(); ++k) v[k] = s[k] < 0 ? NA_INTEGER : static_cast<int>(s[k]);
+  return v;
+}
+
+kn::Json json_from_r(SEXP text) {
+  return kn::Json::parse(Rcpp::as<std::string>(text));
+}
+
+Rcpp::String json_to_r(const kn::Json& j) { return Rcpp::String(j.dump()); }
+
+}  // namespace knr
