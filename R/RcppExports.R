@@ -2,140 +2,144 @@
 # Generator token: 10BE3573-1514-4C36-9D1C-5A225CD40393
 
 cpp_layer_new <- function(class_name, config_json) {
-    .Call('_kerasnative_cpp_layer_new', PACKAGE = 'kerasnative', class_name, config_json)
+    .Call(`_kerasnative_cpp_layer_new`, class_name, config_json)
 }
 
 cpp_layer_class <- function(layer) {
-    .Call('_kerasnative_cpp_layer_class', PACKAGE = 'kerasnative', layer)
+    .Call(`_kerasnative_cpp_layer_class`, layer)
 }
 
 cpp_layer_name <- function(layer) {
-    .Call('_kerasnative_cpp_layer_name', PACKAGE = 'kerasnative', layer)
+    .Call(`_kerasnative_cpp_layer_name`, layer)
 }
 
 cpp_layer_config <- function(layer) {
-    .Call('_kerasnative_cpp_layer_config', PACKAGE = 'kerasnative', layer)
+    .Call(`_kerasnative_cpp_layer_config`, layer)
 }
 
 cpp_layer_build <- function(layer, input_shapes, seed) {
-    .Call('_kerasnative_cpp_layer_build', PACKAGE = 'kerasnative', layer, input_shapes, seed)
+    .Call(`_kerasnative_cpp_layer_build`, layer, input_shapes, seed)
 }
 
 cpp_layer_weights <- function(layer) {
-    .Call('_kerasnative_cpp_layer_weights', PACKAGE = 'kerasnative', layer)
+    .Call(`_kerasnative_cpp_layer_weights`, layer)
 }
 
 cpp_layer_set_weights <- function(layer, weights) {
-    invisible(.Call('_kerasnative_cpp_layer_set_weights', PACKAGE = 'kerasnative', layer, weights))
+    invisible(.Call(`_kerasnative_cpp_layer_set_weights`, layer, weights))
 }
 
 cpp_layer_set_trainable <- function(layer, trainable) {
-    invisible(.Call('_kerasnative_cpp_layer_set_trainable', PACKAGE = 'kerasnative', layer, trainable))
+    invisible(.Call(`_kerasnative_cpp_layer_set_trainable`, layer, trainable))
 }
 
 cpp_layer_trainable <- function(layer) {
-    .Call('_kerasnative_cpp_layer_trainable', PACKAGE = 'kerasnative', layer)
+    .Call(`_kerasnative_cpp_layer_trainable`, layer)
 }
 
 cpp_layer_built <- function(layer) {
-    .Call('_kerasnative_cpp_layer_built', PACKAGE = 'kerasnative', layer)
+    .Call(`_kerasnative_cpp_layer_built`, layer)
 }
 
 cpp_layer_batch_input_shape <- function(layer) {
-    .Call('_kerasnative_cpp_layer_batch_input_shape', PACKAGE = 'kerasnative', layer)
+    .Call(`_kerasnative_cpp_layer_batch_input_shape`, layer)
 }
 
 cpp_layer_count_params <- function(layer) {
-    .Call('_kerasnative_cpp_layer_count_params', PACKAGE = 'kerasnative', layer)
+    .Call(`_kerasnative_cpp_layer_count_params`, layer)
 }
 
 cpp_registered_layers <- function() {
-    .Call('_kerasnative_cpp_registered_layers', PACKAGE = 'kerasnative')
+    .Call(`_kerasnative_cpp_registered_layers`)
 }
 
 cpp_model_new <- function(name, seed) {
-    .Call('_kerasnative_cpp_model_new', PACKAGE = 'kerasnative', name, seed)
+    .Call(`_kerasnative_cpp_model_new`, name, seed)
 }
 
 cpp_model_add_input <- function(model, shape, name, fixed_batch) {
-    .Call('_kerasnative_cpp_model_add_input', PACKAGE = 'kerasnative', model, shape, name, fixed_batch)
+    .Call(`_kerasnative_cpp_model_add_input`, model, shape, name, fixed_batch)
 }
 
 cpp_model_add <- function(model, layer, inputs) {
-    .Call('_kerasnative_cpp_model_add', PACKAGE = 'kerasnative', model, layer, inputs)
+    .Call(`_kerasnative_cpp_model_add`, model, layer, inputs)
 }
 
 cpp_model_set_io <- function(model, inputs, outputs) {
-    invisible(.Call('_kerasnative_cpp_model_set_io', PACKAGE = 'kerasnative', model, inputs, outputs))
+    invisible(.Call(`_kerasnative_cpp_model_set_io`, model, inputs, outputs))
 }
 
 cpp_model_pop <- function(model) {
-    invisible(.Call('_kerasnative_cpp_model_pop', PACKAGE = 'kerasnative', model))
+    invisible(.Call(`_kerasnative_cpp_model_pop`, model))
 }
 
 cpp_model_nodes <- function(model) {
-    .Call('_kerasnative_cpp_model_nodes', PACKAGE = 'kerasnative', model)
+    .Call(`_kerasnative_cpp_model_nodes`, model)
 }
 
 cpp_model_compile <- function(model, losses, loss_weights, accuracy, optimizer_class, optimizer_config) {
-    invisible(.Call('_kerasnative_cpp_model_compile', PACKAGE = 'kerasnative', model, losses, loss_weights, accuracy, optimizer_class, optimizer_config))
+    invisible(.Call(`_kerasnative_cpp_model_compile`, model, losses, loss_weights, accuracy, optimizer_class, optimizer_config))
 }
 
 cpp_model_metric_names <- function(model) {
-    .Call('_kerasnative_cpp_model_metric_names', PACKAGE = 'kerasnative', model)
+    .Call(`_kerasnative_cpp_model_metric_names`, model)
 }
 
 cpp_model_optimizer <- function(model) {
-    .Call('_kerasnative_cpp_model_optimizer', PACKAGE = 'kerasnative', model)
+    .Call(`_kerasnative_cpp_model_optimizer`, model)
 }
 
 cpp_model_losses <- function(model) {
-    .Call('_kerasnative_cpp_model_losses', PACKAGE = 'kerasnative', model)
+    .Call(`_kerasnative_cpp_model_losses`, model)
 }
 
 cpp_data_new <- function(xs, ys, sample_weight) {
-    .Call('_kerasnative_cpp_data_new', PACKAGE = 'kerasnative', xs, ys, sample_weight)
+    .Call(`_kerasnative_cpp_data_new`, xs, ys, sample_weight)
 }
 
 cpp_data_n <- function(data) {
-    .Call('_kerasnative_cpp_data_n', PACKAGE = 'kerasnative', data)
+    .Call(`_kerasnative_cpp_data_n`, data)
 }
 
 cpp_model_check_data <- function(model, data) {
-    invisible(.Call('_kerasnative_cpp_model_check_data', PACKAGE = 'kerasnative', model, data))
+    invisible(.Call(`_kerasnative_cpp_model_check_data`, model, data))
 }
 
 cpp_model_fit_epoch <- function(model, data, indices, batch_size, seed, verbose, dynamic) {
-    .Call('_kerasnative_cpp_model_fit_epoch', PACKAGE = 'kerasnative', model, data, indices, batch_size, seed, verbose, dynamic)
+    .Call(`_kerasnative_cpp_model_fit_epoch`, model, data, indices, batch_size, seed, verbose, dynamic)
 }
 
 cpp_progress_finish <- function(progress, extra) {
-    invisible(.Call('_kerasnative_cpp_progress_finish', PACKAGE = 'kerasnative', progress, extra))
+    invisible(.Call(`_kerasnative_cpp_progress_finish`, progress, extra))
 }
 
 cpp_model_evaluate <- function(model, data, batch_size, verbose, dynamic) {
-    .Call('_kerasnative_cpp_model_evaluate', PACKAGE = 'kerasnative', model, data, batch_size, verbose, dynamic)
+    .Call(`_kerasnative_cpp_model_evaluate`, model, data, batch_size, verbose, dynamic)
 }
 
 cpp_model_predict <- function(model, data, batch_size, verbose, dynamic) {
-    .Call('_kerasnative_cpp_model_predict', PACKAGE = 'kerasnative', model, data, batch_size, verbose, dynamic)
+    .Call(`_kerasnative_cpp_model_predict`, model, data, batch_size, verbose, dynamic)
 }
 
 cpp_model_train_on_batch <- function(model, data, seed) {
-    .Call('_kerasnative_cpp_model_train_on_batch', PACKAGE = 'kerasnative', model, data, seed)
+    .Call(`_kerasnative_cpp_model_train_on_batch`, model, data, seed)
 }
 
 cpp_model_test_on_batch <- function(model, data) {
-    .Call('_kerasnative_cpp_model_test_on_batch', PACKAGE = 'kerasnative', model, data)
+    .Call(`_kerasnative_cpp_model_test_on_batch`, model, data)
+}
+
+cpp_ptr_is_null <- function(p) {
+    .Call(`_kerasnative_cpp_ptr_is_null`, p)
 }
 
 #' Set the number of engine threads (internal)
 #' @noRd
 cpp_set_num_threads <- function(n) {
-    invisible(.Call('_kerasnative_cpp_set_num_threads', PACKAGE = 'kerasnative', n))
+    invisible(.Call(`_kerasnative_cpp_set_num_threads`, n))
 }
 
 cpp_num_threads <- function() {
-    .Call('_kerasnative_cpp_num_threads', PACKAGE = 'kerasnative')
+    .Call(`_kerasnative_cpp_num_threads`)
 }
 

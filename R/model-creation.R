@@ -11,7 +11,13 @@ new_model_handle <- function(ptr, sequential, name) {
   env
 }
 
-model_ptr <- function(model) .subset2(model, "ptr")
+# The engine handle of a model. A handle restored by readRDS() is null: it is
+# rebuilt from the snapshot kept with the model (see model-persistence.R).
+model_ptr <- function(model) {
+  p <- .subset2(model, "ptr")
+  if (cpp_ptr_is_null(p)) p <- model_restore(model)
+  p
+}
 
 #' Keras Model composed of a linear stack of layers
 #'
@@ -57,6 +63,7 @@ sequential_add <- function(model, layer) {
   id <- cpp_model_add(ptr, lptr, last)
   apply_initial_weights(layer)
   cpp_model_set_io(ptr, input, id)
+  model_touched(model)
   invisible(model)
 }
 
@@ -146,7 +153,9 @@ keras_model <- function(inputs, outputs = NULL, name = NULL, ...) {
   out_ids <- vapply(outputs, visit, numeric(1))
   in_ids <- vapply(inputs, function(t) get(key(t), envir = ids), numeric(1))
   cpp_model_set_io(ptr, as.integer(in_ids), as.integer(out_ids))
-  new_model_handle(ptr, FALSE, name)
+  model <- new_model_handle(ptr, FALSE, name)
+  model_touched(model)
+  model
 }
 
 model_layers <- function(model) {
@@ -233,6 +242,7 @@ get_layer <- function(object, name = NULL, index = NULL) {
 pop_layer <- function(object) {
   if (!isTRUE(object$sequential)) stop("pop_layer() only works on Sequential models", call. = FALSE)
   cpp_model_pop(model_ptr(object))
+  model_touched(object)
   invisible(object)
 }
 
@@ -291,6 +301,7 @@ set_weights <- function(object, weights) {
         cpp_layer_set_weights(layer_ptr(layers[[i]]), weights[pos + seq_len(counts[i])])
         pos <- pos + counts[i]
       }
+      model_touched(object)
       TRUE
     }, error = function(e) {
       pos <- 0

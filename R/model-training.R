@@ -42,6 +42,7 @@ compile <- function(object, optimizer, loss, metrics = NULL, loss_weights = NULL
                     to_json(.subset2(opt, "config")))
   assign("compiled", list(loss = loss, metrics = metrics, optimizer = opt, loss_weights = loss_weights),
          envir = object)
+  model_touched(object)
   invisible(object)
 }
 
@@ -141,15 +142,66 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
   if (is.null(.subset2(object, "compiled")))
     stop("the model must be compiled before training: call compile() first", call. = FALSE)
   if (is.null(x)) stop("fit(): `x` is required", call. = FALSE)
+  epochs <- as.integer(epochs)
+  verbose <- as.integer(verbose)
+  if (!is.numeric(validation_split) || length(validation_split) != 1 ||
+      validation_split < 0 || validation_split >= 1)
+    stop("fit(): `validation_split` must be a number in [0, 1), got ", format(validation_split), call. = FALSE)
+  plan <- if (is_dataset(x)) {
+    fit_plan_dataset(object, x, steps_per_epoch, validation_data, validation_steps)
+  } else {
+    fit_plan_arrays(object, x, y, batch_size, validation_split, validation_data, shuffle,
+                    class_weight, sample_weight)
+  }
+  metric_names <- cpp_model_metric_names(ptr)
+  do_val <- !is.null(plan$validate)
+  all_names <- c(if (do_val) paste0("val_", metric_names), metric_names)
+  history <- structure(list(
+    params = list(batch_size = plan$batch_size, epochs = epochs, steps = plan$steps,
+                  samples = plan$samples, verbose = verbose, do_validation = do_val,
+                  validation_samples = plan$validation_samples, metrics = all_names),
+    metrics = setNames(rep(list(numeric(0)), length(all_names)), all_names)),
+    class = "keras_training_history")
+  cbs <- normalize_callbacks(callbacks)
+  run_callbacks(cbs, "on_train_begin", list())
+  dyn <- dynamic_display()
+  if (verbose > 0 && !is.null(plan$samples)) {
+    cat(sprintf("Train on %d samples%s\n", plan$samples,
+                if (!is.null(plan$validation_samples)) sprintf(", validate on %d samples", plan$validation_samples) else ""))
+  }
+  for (epoch in seq_len(max(0, epochs - initial_epoch)) + initial_epoch) {
+    if (verbose > 0) cat(sprintf("Epoch %d/%d\n", epoch, epochs))
+    run_callbacks(cbs, "on_epoch_begin", list(epoch - 1L, list()))
+    res <- plan$run_epoch(r_seed(), verbose, dyn)
+    logs <- res$values
+    if (do_val && !res$stopped) {
+      v <- plan$validate()
+      names(v) <- paste0("val_", names(v))
+      cpp_progress_finish(res$progress, v)
+      logs <- c(v, logs)
+    } else {
+      cpp_progress_finish(res$progress, NULL)
+    }
+    if (res$stopped) {
+      message(sprintf("\nTraining interrupted during epoch %d; the model keeps the weights of the last completed batch.", epoch))
+      break
+    }
+    for (nm in names(logs)) history$metrics[[nm]] <- c(history$metrics[[nm]], logs[[nm]])
+    if (isTRUE(run_callbacks(cbs, "on_epoch_end", list(epoch - 1L, logs)))) break
+  }
+  run_callbacks(cbs, "on_train_end", list())
+  model_touched(object)
+  invisible(history)
+}
+
+# How fit() runs epochs over in-memory arrays.
+fit_plan_arrays <- function(object, x, y, batch_size, validation_split, validation_data, shuffle,
+                            class_weight, sample_weight) {
+  ptr <- model_ptr(object)
   if (is.null(y)) stop("fit(): `y` is required", call. = FALSE)
   batch_size <- as.integer(batch_size %||% 32L)
   if (length(batch_size) != 1 || is.na(batch_size) || batch_size < 1)
     stop("fit(): `batch_size` must be a positive integer", call. = FALSE)
-  if (!is.numeric(validation_split) || length(validation_split) != 1 ||
-      validation_split < 0 || validation_split >= 1)
-    stop("fit(): `validation_split` must be a number in [0, 1), got ", format(validation_split), call. = FALSE)
-  epochs <- as.integer(epochs)
-  verbose <- as.integer(verbose)
   xs <- as_array_list(x, "x")
   ys <- as_array_list(y, "y")
   n <- n_samples(xs[[1]])
@@ -161,6 +213,7 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
     sample_weight <- if (is.null(sample_weight)) cw else sample_weight * cw
   }
   val <- NULL
+  n_val <- NULL
   if (!is.null(validation_data)) {
     vx <- validation_data[[1]]; vy <- validation_data[[2]]
     vw <- if (length(validation_data) > 2) validation_data[[3]] else NULL
@@ -180,50 +233,17 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
     n <- split_at
   }
   data <- model_data(object, xs, ys, sample_weight)
-  metric_names <- cpp_model_metric_names(ptr)
-  all_names <- c(if (!is.null(val)) paste0("val_", metric_names), metric_names)
-  history <- structure(list(
-    params = list(batch_size = batch_size, epochs = epochs, steps = NULL, samples = n,
-                  verbose = verbose, do_validation = !is.null(val),
-                  validation_samples = if (!is.null(val)) n_val, metrics = all_names),
-    metrics = setNames(rep(list(numeric(0)), length(all_names)), all_names)),
-    class = "keras_training_history")
-  cbs <- normalize_callbacks(callbacks)
-  run_callbacks(cbs, "on_train_begin", list())
-  dyn <- dynamic_display()
-  if (verbose > 0) {
-    cat(sprintf("Train on %d samples%s\n", n,
-                if (!is.null(val)) sprintf(", validate on %d samples", n_val) else ""))
-  }
-  stopped <- FALSE
-  for (epoch in seq_len(max(0, epochs - initial_epoch)) + initial_epoch) {
-    if (verbose > 0) cat(sprintf("Epoch %d/%d\n", epoch, epochs))
-    run_callbacks(cbs, "on_epoch_begin", list(epoch - 1L, list()))
-    idx <- if (shuffle) sample.int(n) - 1L else seq_len(n) - 1L
-    res <- cpp_model_fit_epoch(ptr, data, as.integer(idx), batch_size, r_seed(), verbose, dyn)
-    logs <- res$values
-    if (!is.null(val) && !res$stopped) {
-      v <- cpp_model_evaluate(ptr, val, batch_size, 0L, FALSE)
-      names(v) <- paste0("val_", names(v))
-      cpp_progress_finish(res$progress, v)
-      logs <- c(v, logs)
-    } else {
-      cpp_progress_finish(res$progress, NULL)
-    }
-    if (res$stopped) {
-      message(sprintf("\nTraining interrupted during epoch %d; the model keeps the weights of the last completed batch.", epoch))
-      stopped <- TRUE
-      break
-    }
-    for (nm in names(logs)) history$metrics[[nm]] <- c(history$metrics[[nm]], logs[[nm]])
-    history$params$epochs_completed <- epoch
-    stop_training <- run_callbacks(cbs, "on_epoch_end", list(epoch - 1L, logs))
-    if (isTRUE(stop_training)) break
-  }
-  run_callbacks(cbs, "on_train_end", list())
-  history$params$epochs_completed <- NULL
-  invisible(history)
+  list(
+    batch_size = batch_size, samples = n, steps = NULL, validation_samples = n_val,
+    run_epoch = function(seed, verbose, dynamic) {
+      idx <- if (shuffle) sample.int(n) - 1L else seq_len(n) - 1L
+      cpp_model_fit_epoch(ptr, data, as.integer(idx), batch_size, seed, verbose, dynamic)
+    },
+    validate = if (!is.null(val)) function() cpp_model_evaluate(ptr, val, batch_size, 0L, FALSE)
+  )
 }
+
+is_dataset <- function(x) inherits(x, "kerasnative_dataset")
 
 #' Evaluate a Keras model
 #'
@@ -247,6 +267,7 @@ evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
   if (!is_model(object)) stop("evaluate() needs a model", call. = FALSE)
   if (is.null(.subset2(object, "compiled")))
     stop("the model must be compiled before evaluation: call compile() first", call. = FALSE)
+  if (is_dataset(x)) return(evaluate_dataset(object, x, steps, verbose))
   data <- model_data(object, x, y, sample_weight)
   cpp_model_evaluate(model_ptr(object), data, as.integer(batch_size %||% 32L), as.integer(verbose),
                      dynamic_display())
@@ -268,6 +289,7 @@ evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
 #' @importFrom stats predict
 #' @export
 predict.kerasnative_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL, ...) {
+  if (is_dataset(x)) return(predict_dataset(object, x, steps, verbose))
   data <- model_data(object, x, NULL, NULL)
   out <- cpp_model_predict(model_ptr(object), data, as.integer(batch_size %||% 32L),
                            as.integer(verbose), dynamic_display())

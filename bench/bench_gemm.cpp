@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
       {"dense 128x512x1600   ", false, false, 128, 512, 1600},
       {"dW 1600x512x128 (Ta) ", true, false, 1600, 512, 128},
       {"dX 128x1600x512 (Tb) ", false, true, 128, 1600, 512},
+      {"conv2 dW 288x64x15488 (Ta)", true, false, 288, 64, 15488},
+      {"conv2 dX 15488x288x64 (Tb)", false, true, 15488, 288, 64},
+      {"conv1 dW 9x32x86528 (Ta)", true, false, 9, 32, 86528},
       {"img 784x32x9         ", false, false, 784, 32, 9},
       {"img 676x64x288       ", false, false, 676, 64, 288},
       {"dense 128x10x512     ", false, false, 128, 10, 512},
@@ -64,7 +67,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> kernels;
   for (int i = 1; i < argc; ++i) kernels.push_back(argv[i]);
   if (kernels.empty()) kernels = {"generic", "avx2", "avx512"};
-  std::printf("%-22s %-8s %10s %10s   (GFLOP/s)\n", "shape (M x N x K)", "kernel", "1 thread", "2 threads");
+  std::printf("%-27s %-8s %10s %10s   (GFLOP/s)\n", "shape (M x N x K)", "kernel", "1 thread", "2 threads");
   for (const auto& kname : kernels) {
     if (!kn::sgemm_set_kernel(kname.c_str())) {
       std::printf("kernel %s not supported on this CPU, skipped\n", kname.c_str());
@@ -72,7 +75,7 @@ int main(int argc, char** argv) {
     }
     for (const Shape& s : shapes) {
       double g1 = bench_one(s, 1), g2 = bench_one(s, 2);
-      std::printf("%-22s %-8s %10.1f %10.1f\n", s.label, kn::sgemm_kernel_name(), g1, g2);
+      std::printf("%-27s %-8s %10.1f %10.1f\n", s.label, kn::sgemm_kernel_name(), g1, g2);
       std::fflush(stdout);
     }
   }

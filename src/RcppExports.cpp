@@ -394,6 +394,17 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_ptr_is_null
+bool cpp_ptr_is_null(SEXP p);
+RcppExport SEXP _kerasnative_cpp_ptr_is_null(SEXP pSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type p(pSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_ptr_is_null(p));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_set_num_threads
 void cpp_set_num_threads(int n);
 RcppExport SEXP _kerasnative_cpp_set_num_threads(SEXP nSEXP) {
@@ -448,6 +459,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_model_predict", (DL_FUNC) &_kerasnative_cpp_model_predict, 5},
     {"_kerasnative_cpp_model_train_on_batch", (DL_FUNC) &_kerasnative_cpp_model_train_on_batch, 3},
     {"_kerasnative_cpp_model_test_on_batch", (DL_FUNC) &_kerasnative_cpp_model_test_on_batch, 2},
+    {"_kerasnative_cpp_ptr_is_null", (DL_FUNC) &_kerasnative_cpp_ptr_is_null, 1},
     {"_kerasnative_cpp_set_num_threads", (DL_FUNC) &_kerasnative_cpp_set_num_threads, 1},
     {"_kerasnative_cpp_num_threads", (DL_FUNC) &_kerasnative_cpp_num_threads, 0},
     {NULL, NULL, 0}

@@ -8,50 +8,11 @@
 #include "model.h"
 #include "progbar.h"
 #include "r_convert.h"
+#include "r_handles.h"
 
 using namespace Rcpp;
+using namespace knr;
 
-namespace {
-struct LayerHolder { kn::LayerPtr layer; };
-struct ModelHolder { kn::Model model; };
-struct DataHolder { kn::ArrayData data; };
-
-kn::LayerPtr& layer_of(SEXP p) {
-  XPtr<LayerHolder> h(p);
-  if (!h.get()) stop("this layer handle is no longer valid (was it saved with saveRDS()? use serialize_model())");
-  return h->layer;
-}
-kn::Model& model_of(SEXP p) {
-  XPtr<ModelHolder> h(p);
-  if (!h.get()) stop("this model handle is no longer valid (models saved with saveRDS() must be restored with readRDS() from kerasnative)");
-  return h->model;
-}
-kn::ArrayData& data_of(SEXP p) {
-  XPtr<DataHolder> h(p);
-  if (!h.get()) stop("invalid data handle");
-  return h->data;
-}
-uint64_t seed_of(double s) { return kn::splitmix64(static_cast<uint64_t>(s) * 2654435761ULL + 12345); }
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-void r_sink(const std::string& s) {
-  Rprintf("%s", s.c_str());
-  R_FlushConsole();
-}
-void check_interrupt_fn(void*) { R_CheckUserInterrupt(); }
-bool interrupted() { return !R_ToplevelExec(check_interrupt_fn, nullptr); }
-
-List named_values(const std::vector<std::string>& names, const std::vector<double>& v) {
-  List out(v.size());
-  CharacterVector nm(v.size());
-  for (size_t k = 0; k < v.size(); ++k) { out[k] = v[k]; nm[k] = k < names.size() ? names[k] : "metric"; }
-  out.attr("names") = nm;
-  return out;
-}
-}  // namespace
 
 // ---------------------------------------------------------------- layers
 
@@ -286,42 +247,6 @@ void cpp_model_check_data(SEXP model, SEXP data) {
 
 // ---------------------------------------------------------------- loops
 
-namespace {
-std::vector<int64_t> order_from_r(IntegerVector idx) {
-  std::vector<int64_t> o(idx.size());
-  for (R_xlen_t i = 0; i < idx.size(); ++i) o[i] = idx[i];
-  return o;
-}
-
-// Runs `body` with a progress callback honouring verbose / interrupts.
-struct ProgressRun {
-  std::unique_ptr<kn::Progbar> bar;
-  std::vector<std::string> names;
-  bool hold_last = false;  // leave the final line to the caller (validation metrics)
-  int64_t target = 0;
-  bool user_stop = false;
-  kn::BatchCallback callback() {
-    return [this](int64_t seen, const std::vector<double>& v) {
-      if (bar && !(hold_last && seen >= target)) {
-        std::vector<std::pair<std::string, double>> vals;
-        for (size_t k = 0; k < v.size() && k < names.size(); ++k) vals.push_back({names[k], v[k]});
-        bar->update(seen, vals, now_s());
-      } else if (bar) {
-        std::vector<std::pair<std::string, double>> vals;
-        for (size_t k = 0; k < v.size() && k < names.size(); ++k) vals.push_back({names[k], v[k]});
-        pending = vals;
-        pending_seen = seen;
-      }
-      if (interrupted()) { user_stop = true; return false; }
-      return true;
-    };
-  }
-  std::vector<std::pair<std::string, double>> pending;
-  int64_t pending_seen = 0;
-};
-
-struct ProgressHolder { ProgressRun run; };
-}  // namespace
 
 // One epoch of training over `data` in the order `indices` (0-based).
 // Returns list(values = named metrics, stopped, progress = handle for
@@ -415,4 +340,9 @@ List cpp_model_test_on_batch(SEXP model, SEXP data) {
   kn::ArrayData& d = data_of(data);
   kn::Batch b{d.x, d.y, d.w};
   return named_values(m.metric_names(), m.test_batch(b));
+}
+
+// [[Rcpp::export]]
+bool cpp_ptr_is_null(SEXP p) {
+  return TYPEOF(p) != EXTPTRSXP || R_ExternalPtrAddr(p) == nullptr;
 }

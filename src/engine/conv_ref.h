@@ -4,6 +4,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "tensor.h"
@@ -54,50 +55,182 @@ struct ConvGeom {
   int64_t out_pixels() const { return h.out * w.out; }  // per-sample output rows
 };
 
+// Calls fn(n, oh, ow0, ow1, row) for each run of output rows in [r0, r1) that
+// share (n, oh); row is the global index of (n, oh, ow0).
+template <class Fn>
+inline void for_row_segments(const ConvGeom& g, int64_t r0, int64_t r1, Fn fn) {
+  const int64_t P = g.out_pixels();
+  for (int64_t r = r0; r < r1;) {
+    const int64_t n = r / P, p = r % P, oh = p / g.w.out, ow0 = p % g.w.out;
+    const int64_t ow1 = std::min(g.w.out, ow0 + (r1 - r));
+    fn(n, oh, ow0, ow1, r);
+    r += ow1 - ow0;
+  }
+}
+
+// Output columns ow in [ow0, ow1) whose input column ow*sw - pl + j*dw lies in
+// [0, W): returns the sub-range [lo, hi) (may be empty).
+inline void valid_cols(const WindowAxis& a, int64_t j, int64_t ow0, int64_t ow1, int64_t& lo, int64_t& hi) {
+  const int64_t off = j * a.dilation - a.pad_before;  // iw = ow * stride + off
+  // iw >= 0  <=> ow >= ceil(-off / stride); iw < in <=> ow <= floor((in - 1 - off) / stride)
+  int64_t first = off >= 0 ? 0 : (-off + a.stride - 1) / a.stride;
+  int64_t last = a.in - 1 - off < 0 ? -1 : (a.in - 1 - off) / a.stride;
+  lo = std::max(ow0, first);
+  hi = std::min(ow1, last + 1);
+  if (hi < lo) hi = lo;
+}
+
 // im2col for global output rows [r0, r1) of a batch, row r = (n, oh, ow):
 // col(r - r0, (i, j, c)) = x(n, oh*sh - pt + i*dh, ow*sw - pl + j*dw, c), zero
 // outside the input. x: (N, H, W, C); col: (r1 - r0, KH*KW*C).
 inline void im2col_rows(const ConvGeom& g, const float* x, int64_t r0, int64_t r1, float* col) {
-  const int64_t P = g.out_pixels(), K = g.K(), C = g.C;
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t n = r / P, p = r % P, oh = p / g.w.out, ow = p % g.w.out;
+  const int64_t K = g.K(), C = g.C, KW = g.w.k;
+  for_row_segments(g, r0, r1, [&](int64_t n, int64_t oh, int64_t ow0, int64_t ow1, int64_t row) {
     const float* xs = x + n * g.in_size();  // (H, W, C)
-    float* dst = col + (r - r0) * K;         // (KH, KW, C)
+    float* seg = col + (row - r0) * K;      // (ow1 - ow0, K)
     for (int64_t i = 0; i < g.h.k; ++i) {
       const int64_t ih = oh * g.h.stride - g.h.pad_before + i * g.h.dilation;
-      if (ih < 0 || ih >= g.h.in) {
-        std::fill(dst, dst + g.w.k * C, 0.0f);
-        dst += g.w.k * C;
-        continue;
-      }
-      for (int64_t j = 0; j < g.w.k; ++j, dst += C) {
-        const int64_t iw = ow * g.w.stride - g.w.pad_before + j * g.w.dilation;
-        if (iw < 0 || iw >= g.w.in) std::fill(dst, dst + C, 0.0f);
-        else std::copy(xs + (ih * g.w.in + iw) * C, xs + (ih * g.w.in + iw + 1) * C, dst);
+      for (int64_t j = 0; j < KW; ++j) {
+        float* d0 = seg + (i * KW + j) * C;  // column block (i, j) of the segment's rows
+        int64_t lo = ow0, hi = ow0;
+        if (ih >= 0 && ih < g.h.in) valid_cols(g.w, j, ow0, ow1, lo, hi);
+        for (int64_t ow = ow0; ow < lo; ++ow)
+          for (int64_t c = 0; c < C; ++c) d0[(ow - ow0) * K + c] = 0.0f;
+        for (int64_t ow = hi; ow < ow1; ++ow)
+          for (int64_t c = 0; c < C; ++c) d0[(ow - ow0) * K + c] = 0.0f;
+        if (lo >= hi) continue;
+        const int64_t sw = g.w.stride * C;
+        const float* src = xs + (ih * g.w.in + lo * g.w.stride - g.w.pad_before + j * g.w.dilation) * C;
+        float* dst = d0 + (lo - ow0) * K;
+        if (C == 1) {
+          for (int64_t ow = lo; ow < hi; ++ow, src += sw, dst += K) *dst = *src;
+        } else {
+          for (int64_t ow = lo; ow < hi; ++ow, src += sw, dst += K) std::copy(src, src + C, dst);
+        }
       }
     }
-  }
+  });
 }
 
 // Adjoint of im2col_rows: dx(n, ih, iw, c) += dcol(r - r0, (i, j, c)).
 // dx: (N, H, W, C); dcol: (r1 - r0, KH*KW*C).
 inline void col2im_rows_add(const ConvGeom& g, const float* dcol, int64_t r0, int64_t r1, float* dx) {
-  const int64_t P = g.out_pixels(), K = g.K(), C = g.C;
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t n = r / P, p = r % P, oh = p / g.w.out, ow = p % g.w.out;
-    float* xs = dx + n * g.in_size();         // (H, W, C)
-    const float* src = dcol + (r - r0) * K;   // (KH, KW, C)
+  const int64_t K = g.K(), C = g.C, KW = g.w.k;
+  for_row_segments(g, r0, r1, [&](int64_t n, int64_t oh, int64_t ow0, int64_t ow1, int64_t row) {
+    float* xs = dx + n * g.in_size();          // (H, W, C)
+    const float* seg = dcol + (row - r0) * K;  // (ow1 - ow0, K)
     for (int64_t i = 0; i < g.h.k; ++i) {
       const int64_t ih = oh * g.h.stride - g.h.pad_before + i * g.h.dilation;
-      if (ih < 0 || ih >= g.h.in) { src += g.w.k * C; continue; }
-      for (int64_t j = 0; j < g.w.k; ++j, src += C) {
-        const int64_t iw = ow * g.w.stride - g.w.pad_before + j * g.w.dilation;
-        if (iw < 0 || iw >= g.w.in) continue;
-        float* d = xs + (ih * g.w.in + iw) * C;
-        for (int64_t c = 0; c < C; ++c) d[c] += src[c];
+      if (ih < 0 || ih >= g.h.in) continue;
+      for (int64_t j = 0; j < KW; ++j) {
+        int64_t lo, hi;
+        valid_cols(g.w, j, ow0, ow1, lo, hi);
+        if (lo >= hi) continue;
+        const int64_t sw = g.w.stride * C;
+        float* dst = xs + (ih * g.w.in + lo * g.w.stride - g.w.pad_before + j * g.w.dilation) * C;
+        const float* src = seg + (lo - ow0) * K + (i * KW + j) * C;
+        for (int64_t ow = lo; ow < hi; ++ow, src += K, dst += sw)
+          for (int64_t c = 0; c < C; ++c) dst[c] += src[c];
       }
     }
+  });
+}
+
+// ---- small element-wise kernels shared by conv / pooling ----
+// Written with GCC/Clang vector extensions (4 floats: SSE2 on x86-64, NEON on
+// ARM) because the package is built with plain -O2, which does not vectorise
+// loops of unknown length; everything is branch-free (random signs / window
+// maxima would make branches mispredict). Scalar fallback elsewhere.
+#if defined(__GNUC__) || defined(__clang__)
+#define KN_VEC4 1
+typedef float kn_v4f __attribute__((vector_size(16)));
+typedef int32_t kn_v4i __attribute__((vector_size(16)));
+inline kn_v4f v4_load(const float* p) { kn_v4f v; std::memcpy(&v, p, 16); return v; }
+inline void v4_store(float* p, kn_v4f v) { std::memcpy(p, &v, 16); }
+inline kn_v4i v4i_load(const int32_t* p) { kn_v4i v; std::memcpy(&v, p, 16); return v; }
+inline void v4i_store(int32_t* p, kn_v4i v) { std::memcpy(p, &v, 16); }
+#else
+#define KN_VEC4 0
+#endif
+
+inline float relu_scalar(float v) {  // +0 for values with the sign bit set
+  int32_t b;
+  std::memcpy(&b, &v, 4);
+  b &= ~(b >> 31);
+  std::memcpy(&v, &b, 4);
+  return v;
+}
+
+// y(r, :) = relu?(y(r, :) + bias) over rows of `cols`; bias may be null.
+inline void bias_relu_rows(float* y, int64_t rows, int64_t cols, const float* bias, bool relu) {
+  if (!bias && !relu) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = y + r * cols;  // (cols)
+    int64_t c = 0;
+#if KN_VEC4
+    const kn_v4f zero = {0, 0, 0, 0};
+    for (; c + 4 <= cols; c += 4) {
+      kn_v4f v = v4_load(row + c);
+      if (bias) v += v4_load(bias + c);
+      if (relu) v = (kn_v4f)((kn_v4i)v & (v > zero));
+      v4_store(row + c, v);
+    }
+#endif
+    for (; c < cols; ++c) {
+      float v = row[c] + (bias ? bias[c] : 0.0f);
+      row[c] = relu ? relu_scalar(v) : v;
+    }
   }
+}
+
+// dz = dy where y > 0, else +0 (ReLU backward from the output y). n values.
+inline void relu_backward(const float* y, const float* dy, float* dz, int64_t n) {
+  int64_t i = 0;
+#if KN_VEC4
+  const kn_v4f zero = {0, 0, 0, 0};
+  for (; i + 4 <= n; i += 4)
+    v4_store(dz + i, (kn_v4f)((kn_v4i)v4_load(dy + i) & (v4_load(y + i) > zero)));
+#endif
+  for (; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, dy + i, 4);
+    bits &= 0u - static_cast<uint32_t>(y[i] > 0.0f);
+    std::memcpy(dz + i, &bits, 4);
+  }
+}
+
+// Running max over n channels: where x[c] > best[c] (strictly: ties keep the
+// earlier), best[c] = x[c] and arg[c] = off + c.
+inline void max_update(const float* x, int32_t off, float* best, int32_t* arg, int64_t n) {
+  int64_t c = 0;
+#if KN_VEC4
+  const kn_v4i step = {0, 1, 2, 3};
+  for (; c + 4 <= n; c += 4) {
+    const kn_v4f v = v4_load(x + c), b = v4_load(best + c);
+    const kn_v4i m = v > b;
+    v4_store(best + c, (kn_v4f)(((kn_v4i)b & ~m) | ((kn_v4i)v & m)));
+    const kn_v4i idx = step + static_cast<int32_t>(off + c);
+    v4i_store(arg + c, (v4i_load(arg + c) & ~m) | (idx & m));
+  }
+#endif
+  for (; c < n; ++c) {
+    const int32_t m = -static_cast<int32_t>(x[c] > best[c]);
+    int32_t vb, bb;
+    std::memcpy(&vb, x + c, 4);
+    std::memcpy(&bb, best + c, 4);
+    bb = (bb & ~m) | (vb & m);
+    std::memcpy(best + c, &bb, 4);
+    arg[c] = (arg[c] & ~m) | (static_cast<int32_t>(off + c) & m);
+  }
+}
+
+// a[i] += b[i] * s for n values.
+inline void add_scaled(float* a, const float* b, float s, int64_t n) {
+  int64_t i = 0;
+#if KN_VEC4
+  for (; i + 4 <= n; i += 4) v4_store(a + i, v4_load(a + i) + v4_load(b + i) * s);
+#endif
+  for (; i < n; ++i) a[i] += b[i] * s;
 }
 
 }  // namespace kn

@@ -51,8 +51,10 @@ namespace {
 // Micro-kernel: C(mr x nr) = alpha * Ap(kc x mr) * Bp(kc x NR)[:, :nr] + beta * C.
 // Ap: packed A panel, a[k * mr + i]; Bp: packed B panel, b[k * NR + j]
 // (64-byte aligned, zero padded to NR). beta == 0 never reads C.
+// a_ks / b_ks: step between consecutive k (MR / NR when packed; lda for A^T
+// read in place, ldb for B read in place).
 using MicroFn = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                         float alpha, float beta, int mr, int nr);
+                         float alpha, float beta, int mr, int nr, int64_t a_ks, int64_t b_ks);
 // Packs one tile op(A)[i0:i0+rows, k0:k0+kc] (rows <= MR) as d[k * rows + i].
 using PackAFn = void (*)(bool trans_a, const float* A, int64_t lda, int64_t i0, int rows,
                          int64_t k0, int64_t kc, float* dst);
@@ -64,7 +66,7 @@ using PackBFn = void (*)(bool trans_b, const float* B, int64_t ldb, int64_t k0, 
 // Micro-kernel reading A unpacked (A stored (M, K), rows a + i * lda), for
 // small N where packing A would not be amortised.
 using MicroDirectFn = void (*)(int64_t kc, const float* a, int64_t lda, const float* b, float* c,
-                               int64_t ldc, float alpha, float beta, int mr, int nr);
+                               int64_t ldc, float alpha, float beta, int mr, int nr, int64_t b_ks);
 
 struct Kernel {
   const char* name;
@@ -75,6 +77,7 @@ struct Kernel {
   PackBFn pack_b;
   MicroDirectFn micro_direct;  // may be null
   int mr_direct;               // rows per tile of micro_direct
+  bool b_inplace;              // micro kernels accept unaligned, unpadded B rows (b_ks = ldb)
 };
 
 // ---------------------------------------------------------------------------
@@ -152,7 +155,7 @@ typedef float V4f __attribute__((vector_size(16)));
 
 template <int MR>
 void micro_generic_t(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                     float alpha, float beta, int nr) {
+                     float alpha, float beta, int nr, int64_t a_ks, int64_t b_ks) {
   V4f acc0[MR], acc1[MR];  // (MR, 8) as two 4-wide halves
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) { acc0[i] = V4f{0, 0, 0, 0}; acc1[i] = V4f{0, 0, 0, 0}; }
@@ -166,8 +169,8 @@ void micro_generic_t(int64_t kc, const float* a, const float* b, float* c, int64
       acc0[i] += ai * b0;
       acc1[i] += ai * b1;
     }
-    a += MR;
-    b += kGenNR;
+    a += a_ks;
+    b += b_ks;
   }
   float t[MR * kGenNR];  // (MR, NR)
   for (int i = 0; i < MR; ++i) {
@@ -179,34 +182,34 @@ void micro_generic_t(int64_t kc, const float* a, const float* b, float* c, int64
 #else
 template <int MR>
 void micro_generic_t(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                     float alpha, float beta, int nr) {
+                     float alpha, float beta, int nr, int64_t a_ks, int64_t b_ks) {
   float acc[MR][kGenNR] = {};  // (MR, NR)
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < MR; ++i) {
       const float ai = a[i];
       for (int j = 0; j < kGenNR; ++j) acc[i][j] += ai * b[j];
     }
-    a += MR;
-    b += kGenNR;
+    a += a_ks;
+    b += b_ks;
   }
   store_tile_scalar(&acc[0][0], kGenNR, c, ldc, alpha, beta, MR, nr);
 }
 #endif
 
 void micro_generic(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                   float alpha, float beta, int mr, int nr) {
+                   float alpha, float beta, int mr, int nr, int64_t a_ks, int64_t b_ks) {
   switch (mr) {
-    case 6: micro_generic_t<6>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 5: micro_generic_t<5>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 4: micro_generic_t<4>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 3: micro_generic_t<3>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 2: micro_generic_t<2>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    default: micro_generic_t<1>(kc, a, b, c, ldc, alpha, beta, nr); break;
+    case 6: micro_generic_t<6>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 5: micro_generic_t<5>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 4: micro_generic_t<4>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 3: micro_generic_t<3>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 2: micro_generic_t<2>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    default: micro_generic_t<1>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
   }
 }
 
 const Kernel kGeneric = {"generic", kGenMR, kGenNR, 256, 96, micro_generic,
-                         pack_a_scalar, pack_b_scalar<kGenNR>, nullptr, 0};
+                         pack_a_scalar, pack_b_scalar<kGenNR>, nullptr, 0, false};
 
 #if KN_GEMM_X86
 
@@ -218,7 +221,7 @@ constexpr int kAvx2MR = 6, kAvx2NR = 16;
 
 template <int MR>
 KN_TARGET_AVX2 void micro_avx2_t(int64_t kc, const float* a, const float* b, float* c,
-                                 int64_t ldc, float alpha, float beta, int nr) {
+                                 int64_t ldc, float alpha, float beta, int nr, int64_t a_ks, int64_t b_ks) {
   __m256 acc0[MR], acc1[MR];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) { acc0[i] = _mm256_setzero_ps(); acc1[i] = _mm256_setzero_ps(); }
@@ -230,8 +233,8 @@ KN_TARGET_AVX2 void micro_avx2_t(int64_t kc, const float* a, const float* b, flo
       acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
       acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
     }
-    a += MR;
-    b += kAvx2NR;
+    a += a_ks;
+    b += b_ks;
   }
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
   if (nr == kAvx2NR) {
@@ -261,31 +264,25 @@ KN_TARGET_AVX2 void micro_avx2_t(int64_t kc, const float* a, const float* b, flo
 }
 
 KN_TARGET_AVX2 void micro_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                               float alpha, float beta, int mr, int nr) {
+                               float alpha, float beta, int mr, int nr, int64_t a_ks, int64_t b_ks) {
   switch (mr) {
-    case 6: micro_avx2_t<6>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 5: micro_avx2_t<5>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 4: micro_avx2_t<4>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 3: micro_avx2_t<3>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 2: micro_avx2_t<2>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    default: micro_avx2_t<1>(kc, a, b, c, ldc, alpha, beta, nr); break;
+    case 6: micro_avx2_t<6>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 5: micro_avx2_t<5>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 4: micro_avx2_t<4>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 3: micro_avx2_t<3>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 2: micro_avx2_t<2>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    default: micro_avx2_t<1>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
   }
 }
 
 const Kernel kAvx2 = {"avx2", kAvx2MR, kAvx2NR, 256, 96, micro_avx2,
-                      pack_a_scalar, pack_b_scalar<kAvx2NR>, nullptr, 0};
+                      pack_a_scalar, pack_b_scalar<kAvx2NR>, nullptr, 0, false};
 
 // ---------------------------------------------------------------------------
 // AVX-512 kernel: 14 x 32
 // ---------------------------------------------------------------------------
 
 constexpr int kAvx512MR = 14, kAvx512NR = 32;
-
-// GCC 12's AVX-512 headers trip -Wuninitialized (_mm512_undefined_ps) when
-// inlined; harmless.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 // In-register transpose of a 16 x 16 block: r[i] holds row i on entry and
 // column i on exit.
@@ -384,26 +381,26 @@ KN_TARGET_AVX512 void pack_b_avx512(bool trans_b, const float* B, int64_t ldb, i
 
 template <int MR>
 KN_TARGET_AVX512 void micro_avx512_t(int64_t kc, const float* a, const float* b, float* c,
-                                     int64_t ldc, float alpha, float beta, int nr) {
+                                     int64_t ldc, float alpha, float beta, int nr, int64_t a_ks, int64_t b_ks) {
   __m512 acc0[MR], acc1[MR];
+  const __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);  // valid columns
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) { acc0[i] = _mm512_setzero_ps(); acc1[i] = _mm512_setzero_ps(); }
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
   for (int64_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kAvx512NR), _MM_HINT_T0);
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * b_ks), _MM_HINT_T0);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
       acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
       acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
     }
-    a += MR;
-    b += kAvx512NR;
+    a += a_ks;
+    b += b_ks;
   }
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  const __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     float* ci = c + i * ldc;
@@ -424,8 +421,9 @@ KN_TARGET_AVX512 void micro_avx512_t(int64_t kc, const float* a, const float* b,
 template <int MR>
 KN_TARGET_AVX512 void micro_avx512_direct_t(int64_t kc, const float* a, int64_t lda,
                                             const float* b, float* c, int64_t ldc, float alpha,
-                                            float beta, int nr) {
+                                            float beta, int nr, int64_t b_ks) {
   __m512 acc0[MR], acc1[MR];
+  const __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);  // valid columns
   const float* ar[MR];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
@@ -434,17 +432,16 @@ KN_TARGET_AVX512 void micro_avx512_direct_t(int64_t kc, const float* a, int64_t 
     ar[i] = a + i * lda;
   }
   for (int64_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(ar[i][k]);
       acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
       acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
     }
-    b += kAvx512NR;
+    b += b_ks;
   }
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  const __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     float* ci = c + i * ldc;
@@ -465,49 +462,47 @@ constexpr int kAvx512DirectMR = KN_DIRECT_MR;
 
 KN_TARGET_AVX512 void micro_avx512_direct(int64_t kc, const float* a, int64_t lda, const float* b,
                                           float* c, int64_t ldc, float alpha, float beta, int mr,
-                                          int nr) {
+                                          int nr, int64_t b_ks) {
   switch (mr) {
 #if KN_DIRECT_MR >= 12
-    case 12: micro_avx512_direct_t<12>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
-    case 11: micro_avx512_direct_t<11>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
-    case 10: micro_avx512_direct_t<10>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
-    case 9: micro_avx512_direct_t<9>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
+    case 12: micro_avx512_direct_t<12>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
+    case 11: micro_avx512_direct_t<11>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
+    case 10: micro_avx512_direct_t<10>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
+    case 9: micro_avx512_direct_t<9>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
 #endif
-    case 8: micro_avx512_direct_t<8>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
-    case 7: micro_avx512_direct_t<7>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
-    case 6: micro_avx512_direct_t<6>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
-    case 5: micro_avx512_direct_t<5>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
-    case 4: micro_avx512_direct_t<4>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
-    case 3: micro_avx512_direct_t<3>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
-    case 2: micro_avx512_direct_t<2>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
-    default: micro_avx512_direct_t<1>(kc, a, lda, b, c, ldc, alpha, beta, nr); break;
+    case 8: micro_avx512_direct_t<8>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
+    case 7: micro_avx512_direct_t<7>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
+    case 6: micro_avx512_direct_t<6>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
+    case 5: micro_avx512_direct_t<5>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
+    case 4: micro_avx512_direct_t<4>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
+    case 3: micro_avx512_direct_t<3>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
+    case 2: micro_avx512_direct_t<2>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
+    default: micro_avx512_direct_t<1>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
   }
 }
 
 KN_TARGET_AVX512 void micro_avx512(int64_t kc, const float* a, const float* b, float* c,
-                                   int64_t ldc, float alpha, float beta, int mr, int nr) {
+                                   int64_t ldc, float alpha, float beta, int mr, int nr, int64_t a_ks, int64_t b_ks) {
   switch (mr) {
-    case 14: micro_avx512_t<14>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 13: micro_avx512_t<13>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 12: micro_avx512_t<12>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 11: micro_avx512_t<11>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 10: micro_avx512_t<10>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 9: micro_avx512_t<9>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 8: micro_avx512_t<8>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 7: micro_avx512_t<7>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 6: micro_avx512_t<6>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 5: micro_avx512_t<5>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 4: micro_avx512_t<4>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 3: micro_avx512_t<3>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    case 2: micro_avx512_t<2>(kc, a, b, c, ldc, alpha, beta, nr); break;
-    default: micro_avx512_t<1>(kc, a, b, c, ldc, alpha, beta, nr); break;
+    case 14: micro_avx512_t<14>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 13: micro_avx512_t<13>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 12: micro_avx512_t<12>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 11: micro_avx512_t<11>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 10: micro_avx512_t<10>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 9: micro_avx512_t<9>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 8: micro_avx512_t<8>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 7: micro_avx512_t<7>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 6: micro_avx512_t<6>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 5: micro_avx512_t<5>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 4: micro_avx512_t<4>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 3: micro_avx512_t<3>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    case 2: micro_avx512_t<2>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
+    default: micro_avx512_t<1>(kc, a, b, c, ldc, alpha, beta, nr, a_ks, b_ks); break;
   }
 }
 
 const Kernel kAvx512 = {"avx512", kAvx512MR, kAvx512NR, 256, 14 * 24, micro_avx512,
-                        pack_a_avx512, pack_b_avx512, micro_avx512_direct, kAvx512DirectMR};
-
-#pragma GCC diagnostic pop
+                        pack_a_avx512, pack_b_avx512, micro_avx512_direct, kAvx512DirectMR, true};
 
 bool cpu_has_avx512() {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
@@ -597,7 +592,23 @@ struct PooledBuf {
 // Driver
 // ---------------------------------------------------------------------------
 
-constexpr int kMaxTiles = 64;  // row tiles per MC chunk (MC / MR)
+// Row tiling of op(A)/C: tiles of MR rows; when the last tile would be short
+// (< MR/2 rows) it is merged with the previous one and the pair split evenly
+// (e.g. M = 128, MR = 14: 8 tiles of 14, then 8 + 8).
+struct RowTiling {
+  int64_t M = 0, mr = 1, n_tiles = 0, last_start = 0;
+  RowTiling() = default;
+  RowTiling(int64_t M_, int64_t mr_) : M(M_), mr(mr_) {
+    n_tiles = (M + mr - 1) / mr;
+    const int64_t rem = M - (n_tiles - 1) * mr;
+    last_start = (n_tiles - 1) * mr;
+    if (n_tiles >= 2 && rem < mr / 2) last_start = (n_tiles - 2) * mr + (mr + rem + 1) / 2;
+  }
+  // First row of tile t (t == n_tiles gives M).
+  int64_t start(int64_t t) const {
+    return t >= n_tiles ? M : (t == n_tiles - 1 ? last_start : t * mr);
+  }
+};
 
 struct GemmCall {
   const Kernel* kern;
@@ -607,87 +618,164 @@ struct GemmCall {
   const float* A; int64_t lda;
   const float* B; int64_t ldb;
   float* C; int64_t ldc;
-  // derived
-  int64_t n_pad;            // N rounded up to NR
-  int64_t n_panels;         // n_pad / NR
+
+  RowTiling tiles;
+  int64_t n_panels;         // ceil(N / NR)
+  int64_t n_pad;            // n_panels * NR
   int64_t n_kblocks;        // ceil(K / KC)
-  bool direct;              // use kern->micro_direct (A not packed)
   int64_t kc_blk;           // K block depth: ceil(K / n_kblocks) rounded up to 8, <= KC
-  float* bpack;             // (K, n_pad) packed: kc block b at b*KC*n_pad, panel p at +p*kc*NR
-  int64_t rows_per_task;    // multiple of MR
-  int64_t panels_per_task;
-  int64_t n_row_tasks, n_col_tasks;
-  int64_t bpack_groups;     // panel groups per K block for the packing tasks
-  int64_t panels_per_group;
+  // How op(A) reaches the micro-kernel: packed MR-row tiles; A^T (stored K x M)
+  // read in place; A (M x K) rows read in place by micro_direct. In-place modes
+  // are used for small N (<= 2 panels), where packing would not be amortised.
+  enum AMode { kAPacked, kATransInPlace, kARowsInPlace } a_mode;
+  bool b_inplace;           // op(B) = B (K x N) read in place (small N, kernel allows it)
+  bool global_a;            // op(A) packed once for all tasks (several column tasks)
+  // bpack: (K, n_pad): K block kb at kb*kc_blk*n_pad, panel p at + p*kc*NR, (kc, NR).
+  float* bpack;
+  // apack (global_a): (K, M): K block kb at kb*kc_blk*M, tile t at + start(t)*kc, (kc, rows).
+  float* apack;
+  int64_t tiles_per_task, panels_per_task, n_row_tasks, n_col_tasks;
+  int64_t panels_per_group, b_groups;  // B packing tasks: K blocks x panel groups
+  int64_t tiles_per_group, a_groups;   // A packing tasks: K blocks x tile groups
+  int64_t k_splits = 1;     // > 1: few output tasks, K blocks split into this many parts
+  int64_t kblocks_per_split;
+  float* partial;           // k_splits x (M, N) partial products
+
+  void kblock(int64_t kb, int64_t* k0, int64_t* kc) const {
+    *k0 = kb * kc_blk;
+    *kc = std::min(kc_blk, K - *k0);
+  }
 
   void pack_b_task(int64_t t) {
     const Kernel& kr = *kern;
-    const int64_t kb = t / bpack_groups, g = t % bpack_groups;
-    const int64_t k0 = kb * kc_blk, kc = std::min<int64_t>(kc_blk, K - k0);
-    const int64_t p0 = g * panels_per_group;
+    int64_t k0, kc;
+    kblock(t / b_groups, &k0, &kc);
+    const int64_t p0 = (t % b_groups) * panels_per_group;
     const int64_t p1 = std::min(n_panels, p0 + panels_per_group);
     const int64_t j0 = p0 * kr.nr, nc = std::min(N, p1 * kr.nr) - j0;
     kr.pack_b(trans_b, B, ldb, k0, kc, j0, nc, bpack + k0 * n_pad + p0 * kc * kr.nr);
   }
 
+  void pack_a_task(int64_t t) {
+    int64_t k0, kc;
+    kblock(t / a_groups, &k0, &kc);
+    const int64_t t0 = (t % a_groups) * tiles_per_group;
+    const int64_t t1 = std::min(tiles.n_tiles, t0 + tiles_per_group);
+    float* base = apack + k0 * M;
+    for (int64_t q = t0; q < t1; ++q) {
+      const int64_t r0 = tiles.start(q);
+      kern->pack_a(trans_a, A, lda, r0, static_cast<int>(tiles.start(q + 1) - r0), k0, kc,
+                   base + r0 * kc);
+    }
+  }
+
+  // Panel p of B for K block (k0, kc) and its step between rows.
+  const float* b_panel(int64_t k0, int64_t kc, int64_t p, int64_t* b_ks) const {
+    const int nr = kern->nr;
+    if (b_inplace) { *b_ks = ldb; return B + k0 * ldb + p * nr; }
+    *b_ks = nr;
+    return bpack + k0 * n_pad + p * kc * nr;
+  }
+
+  // Output target of a compute task: C itself, or (K split) a private partial
+  // product. K blocks [kb0, kb1) are accumulated in order.
+  struct Target { float* c; int64_t ldc; float alpha, beta; int64_t kb0, kb1; };
+
   void compute_task(int64_t t) {
-    const Kernel& kr = *kern;
-    const int64_t rt = t / n_col_tasks, ct = t % n_col_tasks;
-    const int64_t m0 = rt * rows_per_task, m1 = std::min(M, m0 + rows_per_task);
-    const int64_t p0 = ct * panels_per_task;
-    const int64_t p1 = std::min(n_panels, p0 + panels_per_task);
-    if (direct) {  // A read in place, tiles of mr_direct rows
-      for (int64_t kb = 0; kb < n_kblocks; ++kb) {
-        const int64_t k0 = kb * kc_blk, kc = std::min<int64_t>(kc_blk, K - k0);
-        const float beta_k = kb == 0 ? beta : 1.0f;
-        const float* bblock = bpack + k0 * n_pad;  // (kc, n_pad) in NR panels
-        for (int64_t i = m0; i < m1; i += kr.mr_direct) {
-          const int mr = static_cast<int>(std::min<int64_t>(kr.mr_direct, m1 - i));
-          for (int64_t p = p0; p < p1; ++p) {  // at most 2 panels: A tile reused from L1
-            const int64_t j = p * kr.nr;
-            const int nr = static_cast<int>(std::min<int64_t>(kr.nr, N - j));
-            kr.micro_direct(kc, A + i * lda + k0, lda, bblock + p * kc * kr.nr, C + i * ldc + j,
-                            ldc, alpha, beta_k, mr, nr);
-          }
-        }
+    if (k_splits == 1) {
+      compute_tile_range(t, Target{C, ldc, alpha, beta, 0, n_kblocks});
+    } else {  // task t: output task t / k_splits, K part s (alpha = 1, beta = 0)
+      const int64_t s = t % k_splits;
+      const int64_t kb0 = s * kblocks_per_split;
+      compute_tile_range(t / k_splits, Target{partial + s * M * N, N, 1.0f, 0.0f, kb0,
+                                              std::min(n_kblocks, kb0 + kblocks_per_split)});
+    }
+  }
+
+  // C = alpha * (P_0 + P_1 + ...) + beta * C, parts added in a fixed order.
+  void reduce_partials() {
+    for (int64_t i = 0; i < M; ++i) {
+      float* ci = C + i * ldc;
+      for (int64_t j = 0; j < N; ++j) {
+        float sum = 0.0f;
+        for (int64_t s = 0; s < k_splits; ++s) sum += partial[s * M * N + i * N + j];
+        ci[j] = beta == 0.0f ? alpha * sum : alpha * sum + beta * ci[j];
       }
+    }
+  }
+
+  void compute_tile_range(int64_t t, const Target& tg) {
+    const Kernel& kr = *kern;
+    const int64_t t0 = (t / n_col_tasks) * tiles_per_task;
+    const int64_t t1 = std::min(tiles.n_tiles, t0 + tiles_per_task);
+    const int64_t p0 = (t % n_col_tasks) * panels_per_task;
+    const int64_t p1 = std::min(n_panels, p0 + panels_per_task);
+    if (a_mode == kARowsInPlace) {
+      compute_rows_in_place(tiles.start(t0), tiles.start(t1), p0, p1, tg);
       return;
     }
     PooledBuf abuf;
-    float* ap = abuf.b->get(static_cast<size_t>(kr.mc * kc_blk));  // (MC, KC) in row tiles
-    for (int64_t kb = 0; kb < n_kblocks; ++kb) {
-      const int64_t k0 = kb * kc_blk, kc = std::min<int64_t>(kc_blk, K - k0);
-      const float beta_k = kb == 0 ? beta : 1.0f;
-      const float* bblock = bpack + k0 * n_pad;  // (kc, n_pad) in NR panels
-      for (int64_t ic = m0; ic < m1; ic += kr.mc) {
-        const int64_t mc = std::min<int64_t>(kr.mc, m1 - ic);
-        // Row tiles of MR; a short last tile (< MR/2 rows) is merged with the
-        // previous one and the pair split evenly (e.g. 128 = 8*14 + 8 + 8).
-        int64_t n_tiles = (mc + kr.mr - 1) / kr.mr;
-        int64_t split_at = mc, rem = mc - (n_tiles - 1) * kr.mr;
-        if (n_tiles >= 2 && rem < kr.mr / 2) split_at = (n_tiles - 2) * kr.mr + (kr.mr + rem + 1) / 2;
-        int64_t tile_r0[kMaxTiles + 1];
-        int nt = 0;
-        for (int64_t r = 0; r < mc; ++nt) {
-          tile_r0[nt] = r;
-          int64_t next = std::min(mc, r + kr.mr);
-          if (r < split_at && next > split_at) next = split_at;
-          r = next;
-        }
-        tile_r0[nt] = mc;
-        for (int q = 0; q < nt; ++q) {  // packed tile q at ap + r0 * kc, (kc, rows)
-          kr.pack_a(trans_a, A, lda, ic + tile_r0[q], static_cast<int>(tile_r0[q + 1] - tile_r0[q]),
-                    k0, kc, ap + tile_r0[q] * kc);
+    const int64_t chunk_tiles = kr.mc / kr.mr;
+    float* ap_local = (a_mode == kAPacked && !global_a)
+                          ? abuf.b->get(static_cast<size_t>(kr.mc * kc_blk)) : nullptr;
+    for (int64_t kb = tg.kb0; kb < tg.kb1; ++kb) {
+      int64_t k0, kc;
+      kblock(kb, &k0, &kc);
+      const float beta_k = kb == tg.kb0 ? tg.beta : 1.0f;
+      for (int64_t c0 = t0; c0 < t1; c0 += chunk_tiles) {  // MC chunk of tiles [c0, c1)
+        const int64_t c1 = std::min(t1, c0 + chunk_tiles);
+        const int64_t row0 = tiles.start(c0);
+        // Row r of the chunk starts at ap + (r - row0) * a_rs; k step a_ks (per tile).
+        const float* ap;
+        int64_t a_rs;
+        if (a_mode == kATransInPlace) {  // A stored (K, M): a[k * lda + i]
+          ap = A + k0 * lda + row0;
+          a_rs = 1;
+        } else if (global_a) {
+          ap = apack + k0 * M + row0 * kc;
+          a_rs = kc;
+        } else {
+          for (int64_t q = c0; q < c1; ++q) {
+            const int64_t r0 = tiles.start(q);
+            kr.pack_a(trans_a, A, lda, r0, static_cast<int>(tiles.start(q + 1) - r0), k0, kc,
+                      ap_local + (r0 - row0) * kc);
+          }
+          ap = ap_local;
+          a_rs = kc;
         }
         for (int64_t p = p0; p < p1; ++p) {
           const int64_t j = p * kr.nr;
           const int nr = static_cast<int>(std::min<int64_t>(kr.nr, N - j));
-          const float* bp = bblock + p * kc * kr.nr;
-          for (int q = 0; q < nt; ++q) {
-            const int64_t ir = tile_r0[q];
-            const int mr = static_cast<int>(tile_r0[q + 1] - ir);
-            kr.micro(kc, ap + ir * kc, bp, C + (ic + ir) * ldc + j, ldc, alpha, beta_k, mr, nr);
+          int64_t b_ks;
+          const float* bp = b_panel(k0, kc, p, &b_ks);
+          for (int64_t q = c0; q < c1; ++q) {
+            const int64_t r0 = tiles.start(q);
+            const int mr = static_cast<int>(tiles.start(q + 1) - r0);
+            const int64_t a_ks = a_mode == kATransInPlace ? lda : mr;
+            kr.micro(kc, ap + (r0 - row0) * a_rs, bp, tg.c + r0 * tg.ldc + j, tg.ldc, tg.alpha, beta_k, mr, nr,
+                     a_ks, b_ks);
           }
+        }
+      }
+    }
+  }
+
+  // A (M, K) read in place by micro_direct, tiles of mr_direct rows over [m0, m1).
+  void compute_rows_in_place(int64_t m0, int64_t m1, int64_t p0, int64_t p1, const Target& tg) {
+    const Kernel& kr = *kern;
+    for (int64_t kb = tg.kb0; kb < tg.kb1; ++kb) {
+      int64_t k0, kc;
+      kblock(kb, &k0, &kc);
+      const float beta_k = kb == tg.kb0 ? tg.beta : 1.0f;
+      for (int64_t i = m0; i < m1; i += kr.mr_direct) {
+        const int mr = static_cast<int>(std::min<int64_t>(kr.mr_direct, m1 - i));
+        for (int64_t p = p0; p < p1; ++p) {  // few panels: the A tile stays in L1
+          const int64_t j = p * kr.nr;
+          const int nr = static_cast<int>(std::min<int64_t>(kr.nr, N - j));
+          int64_t b_ks;
+          const float* bp = b_panel(k0, kc, p, &b_ks);
+          kr.micro_direct(kc, A + i * lda + k0, lda, bp, tg.c + i * tg.ldc + j, tg.ldc, tg.alpha, beta_k, mr,
+                          nr, b_ks);
         }
       }
     }
@@ -734,45 +822,84 @@ void gemm_run(bool threaded, bool trans_a, bool trans_b, int64_t M, int64_t N, i
   g.trans_a = trans_a; g.trans_b = trans_b;
   g.M = M; g.N = N; g.K = K; g.alpha = alpha; g.beta = beta;
   g.A = A; g.lda = lda; g.B = B; g.ldb = ldb; g.C = C; g.ldc = ldc;
+  g.tiles = RowTiling(M, kr.mr);
   g.n_panels = (N + kr.nr - 1) / kr.nr;
   g.n_pad = g.n_panels * kr.nr;
   g.n_kblocks = (K + kr.kc - 1) / kr.kc;
-  g.direct = kr.micro_direct != nullptr && !trans_a && g.n_panels <= 2;
   g.kc_blk = std::min<int64_t>(kr.kc, ((K + g.n_kblocks - 1) / g.n_kblocks + 7) / 8 * 8);
+  const bool small_n = g.n_panels <= 2;
+  g.a_mode = !small_n ? GemmCall::kAPacked
+             : trans_a ? GemmCall::kATransInPlace
+             : kr.micro_direct ? GemmCall::kARowsInPlace : GemmCall::kAPacked;
+  g.b_inplace = small_n && kr.b_inplace && !trans_b;
+  const bool a_in_place = g.a_mode != GemmCall::kAPacked;
 
   // Task grid over C, a function of (M, N, K, kernel) only: about one task per
-  // 2^20 multiply-adds, at most 32, split over rows first.
-  const int64_t row_tiles = (M + kr.mr - 1) / kr.mr;
+  // 2^20 multiply-adds, at most 32. Tall problems split rows only (each task
+  // packs its own A blocks); otherwise row tasks keep >= 8 tiles so B panels
+  // are reused from L1, the rest of the split goes to columns and op(A) is
+  // packed once for all tasks.
+  const int64_t row_tiles = g.tiles.n_tiles;
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const int64_t want = static_cast<int64_t>(std::min(32.0, std::max(1.0, work / 1048576.0)));
-  int64_t nrt = std::min(want, row_tiles);
-  int64_t nct = std::min(g.n_panels, (want + nrt - 1) / nrt);
-  const int64_t tiles_per_task = (row_tiles + nrt - 1) / nrt;
-  g.rows_per_task = tiles_per_task * kr.mr;
-  g.n_row_tasks = (row_tiles + tiles_per_task - 1) / tiles_per_task;
+  int64_t nrt, nct;
+  if (g.a_mode == GemmCall::kARowsInPlace) {  // rows only: both panels of a tile in one task
+    nrt = std::min(want, row_tiles);
+    nct = 1;
+  } else if (row_tiles >= 8 * want) {
+    nrt = want;
+    nct = 1;
+  } else {
+    nrt = std::max<int64_t>(1, row_tiles / 8);
+    nct = std::min(g.n_panels, (want + nrt - 1) / nrt);
+  }
+  g.tiles_per_task = (row_tiles + nrt - 1) / nrt;
+  g.n_row_tasks = (row_tiles + g.tiles_per_task - 1) / g.tiles_per_task;
   g.panels_per_task = (g.n_panels + nct - 1) / nct;
   g.n_col_tasks = (g.n_panels + g.panels_per_task - 1) / g.panels_per_task;
+  g.global_a = !a_in_place && g.n_col_tasks > 1;
 
-  // Packing tasks for op(B): K blocks x groups of 16 panels.
+  // Packing tasks: K blocks x groups of 16 B panels / 16 A tiles.
   g.panels_per_group = std::min<int64_t>(16, g.n_panels);
-  g.bpack_groups = (g.n_panels + g.panels_per_group - 1) / g.panels_per_group;
+  g.b_groups = (g.n_panels + g.panels_per_group - 1) / g.panels_per_group;
+  g.tiles_per_group = std::min<int64_t>(16, row_tiles);
+  g.a_groups = (row_tiles + g.tiles_per_group - 1) / g.tiles_per_group;
 
-  PooledBuf bbuf;
-  g.bpack = bbuf.b->get(static_cast<size_t>(K * g.n_pad));
+  // Few output tasks but a long K (e.g. weight gradients 9 x 32 x 86528): split
+  // the K blocks into a fixed number of parts summed afterwards in order.
+  const int64_t n_out_tasks = g.n_row_tasks * g.n_col_tasks;
+  if (n_out_tasks < 8 && g.n_kblocks >= 2 && work >= 8.0 * 1048576.0) {
+    const int64_t s = std::min(g.n_kblocks, std::min<int64_t>(
+        (8 + n_out_tasks - 1) / n_out_tasks, static_cast<int64_t>(work / 4194304.0)));
+    g.kblocks_per_split = (g.n_kblocks + s - 1) / s;
+    g.k_splits = (g.n_kblocks + g.kblocks_per_split - 1) / g.kblocks_per_split;
+  }
+
+  PooledBuf bbuf, abuf, pbuf;
+  g.partial = g.k_splits > 1 ? pbuf.b->get(static_cast<size_t>(g.k_splits * M * N)) : nullptr;
+  g.bpack = g.b_inplace ? nullptr : bbuf.b->get(static_cast<size_t>(K * g.n_pad));
+  g.apack = g.global_a ? abuf.b->get(static_cast<size_t>(K * M)) : nullptr;
   GemmCall* gp = &g;
-  const int64_t n_pack_tasks = g.n_kblocks * g.bpack_groups;
-  const int64_t n_tasks = g.n_row_tasks * g.n_col_tasks;
-  if (threaded && num_threads() > 1) {
-    if (K * g.n_pad >= (1 << 20)) {
-      parallel_for(n_pack_tasks, [gp](int64_t t) { gp->pack_b_task(t); });
-    } else {
-      for (int64_t t = 0; t < n_pack_tasks; ++t) g.pack_b_task(t);
-    }
+  const int64_t n_btasks = g.b_inplace ? 0 : g.n_kblocks * g.b_groups;
+  const int64_t n_atasks = g.global_a ? g.n_kblocks * g.a_groups : 0;
+  const int64_t n_tasks = n_out_tasks * g.k_splits;
+  const bool par = threaded && num_threads() > 1;
+  // Packing is pure copying: splitting it never changes results. It is only
+  // worth a parallel pass when large.
+  if (par && K * (g.n_pad + (g.global_a ? M : 0)) >= (1 << 20)) {
+    parallel_for(n_btasks + n_atasks, [gp, n_btasks](int64_t t) {
+      if (t < n_btasks) gp->pack_b_task(t); else gp->pack_a_task(t - n_btasks);
+    });
+  } else {
+    for (int64_t t = 0; t < n_btasks; ++t) g.pack_b_task(t);
+    for (int64_t t = 0; t < n_atasks; ++t) g.pack_a_task(t);
+  }
+  if (par) {
     parallel_for(n_tasks, [gp](int64_t t) { gp->compute_task(t); });
   } else {
-    for (int64_t t = 0; t < n_pack_tasks; ++t) g.pack_b_task(t);
     for (int64_t t = 0; t < n_tasks; ++t) g.compute_task(t);
   }
+  if (g.k_splits > 1) g.reduce_partials();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 // per-task partial dW/db and the partials are summed in task order afterwards,
 // so gradients are bitwise identical whatever the number of threads.
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 
 #include "activations.h"
@@ -96,7 +97,7 @@ struct Borrow {
 };
 
 constexpr int64_t kTasksPerBatch = 16;      // samples are split into at most this many tasks
-constexpr int64_t kColBlockFloats = 65536;  // im2col block budget (256 KB)
+constexpr int64_t kColBlockFloats = 262144;  // im2col block budget (1 MB)
 
 }  // namespace
 
@@ -224,9 +225,10 @@ class ConvBase : public Layer {
           col = bufs[0];
         }
         float* yb = y + r0 * p.F;                          // (rr, F)
-        if (b) for (int64_t r = 0; r < rr; ++r) std::copy(b, b + p.F, yb + r * p.F);
-        gemm(single, false, false, rr, p.F, p.K, col, p.K, W, p.F, b ? 1.0f : 0.0f, yb, p.F);
-        activation_forward(act, yb, rr, p.F);
+        gemm(single, false, false, rr, p.F, p.K, col, p.K, W, p.F, 0.0f, yb, p.F);
+        // bias and activation (ReLU fused, branch-free)
+        bias_relu_rows(yb, rr, p.F, b, act == Activation::Relu);
+        if (act != Activation::Relu) activation_forward(act, yb, rr, p.F);
       }
     });
   }
@@ -268,6 +270,9 @@ class ConvBase : public Layer {
         const float* dz;
         if (act == Activation::Linear) {
           dz = dout.ptr() + r0 * p.F;
+        } else if (act == Activation::Relu) {
+          relu_backward(out.ptr() + r0 * p.F, dout.ptr() + r0 * p.F, bufs[1], rr * p.F);
+          dz = bufs[1];
         } else {
           activation_backward(act, out.ptr() + r0 * p.F, dout.ptr() + r0 * p.F, bufs[1], rr, p.F);
           dz = bufs[1];
@@ -283,10 +288,7 @@ class ConvBase : public Layer {
           // dW (K, F) (+)= col^T (K, rr) * dz (rr, F)
           gemm(single, true, false, p.K, p.F, rr, col, p.K, dz, p.F, first ? 0.0f : 1.0f, dw, p.F);
           if (use_bias)
-            for (int64_t r = 0; r < rr; ++r) {
-              const float* z = dz + r * p.F;
-              for (int64_t f = 0; f < p.F; ++f) db[f] += z[f];
-            }
+            for (int64_t r = 0; r < rr; ++r) add_scaled(db, dz + r * p.F, 1.0f, p.F);
         }
         if (dx) {
           if (p.identity) {

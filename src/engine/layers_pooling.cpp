@@ -4,6 +4,7 @@
 // are excluded from an average's count. Max backward routes the gradient to the
 // first maximum of each window (row-major scan), recorded in Scratch.idx.
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "conv_ref.h"
@@ -121,17 +122,12 @@ class Pooling : public Layer {
               for (int64_t ih = h0; ih < h1; ++ih)
                 for (int64_t iw = w0; iw < w1; ++iw) {
                   const int64_t off = (ih * w.in + iw) * C;
-                  const float* xr = xs + off;
-                  for (int64_t c = 0; c < C; ++c)
-                    if (xr[c] > y[c]) { y[c] = xr[c]; id[c] = static_cast<int32_t>(off + c); }
+                  max_update(xs + off, static_cast<int32_t>(off), y, id, C);
                 }
             } else {
               std::fill(y, y + C, 0.0f);
               for (int64_t ih = h0; ih < h1; ++ih)
-                for (int64_t iw = w0; iw < w1; ++iw) {
-                  const float* xr = xs + (ih * w.in + iw) * C;
-                  for (int64_t c = 0; c < C; ++c) y[c] += xr[c];
-                }
+                for (int64_t iw = w0; iw < w1; ++iw) add_scaled(y, xs + (ih * w.in + iw) * C, 1.0f, C);
               const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));
               for (int64_t c = 0; c < C; ++c) y[c] *= inv;
             }
@@ -269,9 +265,7 @@ class GlobalPooling2D : public Layer {
         if (is_max) {
           int32_t* id = idx.data() + n * C;
           for (int64_t c = 0; c < C; ++c) { y[c] = xs[c]; id[c] = static_cast<int32_t>(c); }
-          for (int64_t p = 1; p < P; ++p)
-            for (int64_t c = 0; c < C; ++c)
-              if (xs[p * C + c] > y[c]) { y[c] = xs[p * C + c]; id[c] = static_cast<int32_t>(p * C + c); }
+          for (int64_t p = 1; p < P; ++p) max_update(xs + p * C, static_cast<int32_t>(p * C), y, id, C);
         } else {
           std::fill(y, y + C, 0.0f);
           for (int64_t p = 0; p < P; ++p)

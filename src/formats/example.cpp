@@ -127,9 +127,13 @@ KN_INLINE uint64_t read_varint(const u8*& p, const u8* end, const u8* base) {
   bad_field(base, start, 1, 0, 0);
 }
 
+// Tags are compared whole (e.g. 0x0A = field 1, wire type 2); keeping num and
+// wire type as separate members made GCC merge two 32-bit stores into one
+// 64-bit compare, a store-forwarding stall on every field.
 struct Field {
-  uint32_t num = 0;
-  int wt = 0;
+  uint64_t tag = 0;
+  uint32_t num() const { return static_cast<uint32_t>(tag >> 3); }
+  int wt() const { return static_cast<int>(tag & 7); }
   uint64_t v = 0;            // wire type 0
   const u8* data = nullptr;  // wire types 1, 2, 5
   size_t len = 0;
@@ -139,26 +143,26 @@ struct Field {
 KN_INLINE bool next_field(const u8*& p, const u8* end, const u8* base, Field& f) {
   if (p >= end) return false;
   const u8* at = p;
-  uint64_t tag = read_varint(p, end, base);
-  f.num = static_cast<uint32_t>(tag >> 3);
-  f.wt = static_cast<int>(tag & 7);
-  if (f.num == 0 || (tag >> 3) > 0x1FFFFFFFu) bad_field(base, at, 2, 0, 0);
-  if (f.wt == 2) {
+  const uint64_t tag = read_varint(p, end, base);
+  f.tag = tag;
+  const int wt = static_cast<int>(tag & 7);
+  if ((tag >> 3) == 0 || (tag >> 3) > 0x1FFFFFFFu) bad_field(base, at, 2, 0, 0);
+  if (wt == 2) {
     uint64_t n = read_varint(p, end, base);
-    if (n > static_cast<uint64_t>(end - p)) bad_field(base, at, 4, f.num, n);
+    if (n > static_cast<uint64_t>(end - p)) bad_field(base, at, 4, tag >> 3, n);
     f.data = p;
     f.len = static_cast<size_t>(n);
     p += n;
-  } else if (f.wt == 0) {
+  } else if (wt == 0) {
     f.v = read_varint(p, end, base);
-  } else if (f.wt == 1 || f.wt == 5) {
-    size_t n = f.wt == 1 ? 8 : 4;
-    if (static_cast<size_t>(end - p) < n) bad_field(base, at, 3, f.num, 0);
+  } else if (wt == 1 || wt == 5) {
+    size_t n = wt == 1 ? 8 : 4;
+    if (static_cast<size_t>(end - p) < n) bad_field(base, at, 3, tag >> 3, 0);
     f.data = p;
     f.len = n;
     p += n;
   } else {
-    bad_field(base, at, 6, f.num, static_cast<uint64_t>(f.wt));
+    bad_field(base, at, 6, tag >> 3, static_cast<uint64_t>(wt));
   }
   return true;
 }
@@ -197,8 +201,9 @@ template <class F>
 void merge_feature(const u8* p, const u8* end, const u8* base, F& f) {
   Field fd, lf;
   while (next_field(p, end, base, fd)) {
-    if (fd.wt != 2 || fd.num > 3) continue;  // unknown field: skipped
-    Feature::Kind k = fd.num == 1 ? Feature::Bytes : fd.num == 2 ? Feature::Float : Feature::Int64;
+    // 0x0A / 0x12 / 0x1A: bytes_list / float_list / int64_list; others skipped
+    if (fd.tag != 0x0A && fd.tag != 0x12 && fd.tag != 0x1A) continue;
+    Feature::Kind k = fd.tag == 0x0A ? Feature::Bytes : fd.tag == 0x12 ? Feature::Float : Feature::Int64;
     if (f.kind != k) {
       f.bytes.clear();
       f.floats.clear();
@@ -208,22 +213,22 @@ void merge_feature(const u8* p, const u8* end, const u8* base, F& f) {
     const u8* q = fd.data;
     const u8* qe = fd.data + fd.len;
     while (next_field(q, qe, base, lf)) {
-      if (lf.num != 1) continue;
+      if (lf.num() != 1) continue;
       if (k == Feature::Bytes) {
-        if (lf.wt == 2) push_bytes(f.bytes, lf.data, lf.len);
+        if (lf.tag == 0x0A) push_bytes(f.bytes, lf.data, lf.len);
       } else if (k == Feature::Float) {
-        if (lf.wt == 2) {
+        if (lf.tag == 0x0A) {
           if (lf.len % 4 != 0) bad_field(base, lf.data, 5, lf.len, 0);
           append_floats(f.floats, lf.data, lf.len / 4);
-        } else if (lf.wt == 5) {
+        } else if (lf.tag == 0x0D) {
           f.floats.push_back(load_float(lf.data));
         }
       } else {
-        if (lf.wt == 2) {
+        if (lf.tag == 0x0A) {
           const u8* r = lf.data;
           const u8* re = lf.data + lf.len;
           while (r < re) f.ints.push_back(static_cast<int64_t>(read_varint(r, re, base)));
-        } else if (lf.wt == 0) {
+        } else if (lf.tag == 0x08) {
           f.ints.push_back(static_cast<int64_t>(lf.v));
         }
       }
@@ -238,17 +243,17 @@ void walk_example(const u8* p, const u8* end, OnEntry&& on_entry) {
   const u8* base = p;
   Field ef, ff, kf;
   while (next_field(p, end, base, ef)) {
-    if (ef.num != 1 || ef.wt != 2) continue;
+    if (ef.tag != 0x0A) continue;  // Example.features
     const u8* q = ef.data;
     const u8* qe = ef.data + ef.len;
     while (next_field(q, qe, base, ff)) {
-      if (ff.num != 1 || ff.wt != 2) continue;
+      if (ff.tag != 0x0A) continue;  // Features.feature map entry
       // Find the key (last occurrence wins, default "").
       std::string_view key;
       const u8* r = ff.data;
       const u8* re = ff.data + ff.len;
       while (next_field(r, re, base, kf))
-        if (kf.num == 1 && kf.wt == 2) key = std::string_view(reinterpret_cast<const char*>(kf.data), kf.len);
+        if (kf.tag == 0x0A) key = std::string_view(reinterpret_cast<const char*>(kf.data), kf.len);
       on_entry(key, ff.data, ff.data + ff.len);
     }
   }
@@ -259,7 +264,7 @@ template <class F>
 void merge_entry_values(const u8* p, const u8* end, const u8* base, F& f) {
   Field vf;
   while (next_field(p, end, base, vf))
-    if (vf.num == 2 && vf.wt == 2) merge_feature(vf.data, vf.data + vf.len, base, f);
+    if (vf.tag == 0x12) merge_feature(vf.data, vf.data + vf.len, base, f);
 }
 
 // --- encoder sizes

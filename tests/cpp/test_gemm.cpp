@@ -159,7 +159,8 @@ TEST(odd_sizes_all_kernels_all_trans) {
 TEST(large_sizes_cross_block_boundaries) {
   // Sizes crossing the K block (256), the row block (MC) and task boundaries.
   const int64_t sizes[][3] = {{300, 70, 600}, {515, 97, 260}, {64, 1000, 33},
-                              {29, 33, 513}, {700, 32, 9}, {128, 10, 784}};
+                              {29, 33, 513}, {700, 32, 9}, {128, 10, 784},
+                              {20, 40, 12000}};  // last: few output tiles, K split in parts
   for (const auto& k : kernels()) {
     kn::sgemm_set_kernel(k.c_str());
     for (int t = 0; t < 4; ++t)
@@ -171,7 +172,7 @@ TEST(large_sizes_cross_block_boundaries) {
 
 TEST(alpha_beta_and_leading_dims) {
   const float ab[][2] = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-1.5f, 0.25f}, {2.0f, -1.0f}};
-  const int64_t sizes[][3] = {{1, 1, 1}, {13, 17, 5}, {37, 35, 300}, {15, 33, 29}};
+  const int64_t sizes[][3] = {{1, 1, 1}, {13, 17, 5}, {37, 35, 300}, {15, 33, 29}, {9, 32, 30000}};
   for (const auto& k : kernels()) {
     kn::sgemm_set_kernel(k.c_str());
     for (int t = 0; t < 4; ++t)
@@ -221,7 +222,8 @@ TEST(bad_arguments_throw) {
 }
 
 TEST(threads_1_vs_2_bitwise_identical) {
-  const int64_t sizes[][3] = {{517, 300, 700}, {4000, 32, 9}, {128, 512, 800}, {1600, 64, 128}};
+  const int64_t sizes[][3] = {{517, 300, 700}, {4000, 32, 9}, {128, 512, 800}, {1600, 64, 128},
+                              {9, 32, 40000}, {300, 64, 5000}};
   for (const auto& k : kernels()) {
     kn::sgemm_set_kernel(k.c_str());
     for (int t = 0; t < 4; ++t) {

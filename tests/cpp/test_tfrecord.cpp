@@ -1,4 +1,4 @@
-// Build (from the package root; protoc output may also go to /tmp, then add -I/tmp/pb):
+// Build (from the package root; protoc writes the generated, git-ignored example.pb.{h,cc} next to example.proto):
 //   protoc --proto_path=src/formats/proto --cpp_out=src/formats/proto src/formats/proto/example.proto && g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats tests/cpp/test_tfrecord.cpp src/formats/crc32c.cpp src/formats/tfrecord.cpp src/formats/example.cpp src/formats/proto/example.pb.cc src/engine/parallel.cpp -pthread $(pkg-config --cflags --libs protobuf) -lz -o /tmp/test_tfrecord
 // Run: /tmp/test_tfrecord [name-filter]   (test data: /work/shared/testdata/tfrecord, or $KN_TFRECORD_TESTDATA)
 #include <zlib.h>
@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <algorithm>
 #include <functional>
 #include <fstream>
@@ -29,13 +30,23 @@ std::string data_dir() {
 }
 std::string data(const std::string& f) { return data_dir() + "/" + f; }
 
-std::string tmp_dir() {
-  static std::string d = [] {
+// Scratch directory, removed with its contents when the test binary exits.
+struct TmpDir {
+  std::string path;
+  TmpDir() {
     char tmpl[] = "/tmp/kn_tfrecord_test_XXXXXX";
     char* r = mkdtemp(tmpl);
-    return std::string(r ? r : "/tmp");
-  }();
-  return d;
+    if (!r) throw Error("cannot create a scratch directory in /tmp");
+    path = r;
+  }
+  ~TmpDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+std::string tmp_dir() {
+  static TmpDir d;
+  return d.path;
 }
 std::string tmp(const std::string& f) { return tmp_dir() + "/" + f; }
 

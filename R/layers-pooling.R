@@ -1,0 +1,82 @@
+pool_layer <- function(class_name, object, pool_size, strides, padding, name, input_shape,
+                       batch_input_shape, batch_size, weights, n = 2) {
+  size <- if (n == 2) pair(pool_size) else as_int_list(pool_size)
+  create_layer(class_name, object,
+               list(name = name, pool_size = size,
+                    strides = if (is.null(strides)) NULL else if (n == 2) pair(strides) else as_int_list(strides),
+                    padding = tolower(padding), data_format = "channels_last"),
+               input_shape, batch_input_shape, batch_size, weights)
+}
+
+#' Max pooling operation for spatial data
+#' @inheritParams layer_conv_2d
+#' @param pool_size Integer or vector of 2 integers: factors by which to
+#'   downscale (vertical, horizontal).
+#' @param strides Integer, vector of 2 integers, or `NULL` (= `pool_size`).
+#' @param padding `"valid"` or `"same"`.
+#' @return A model, tensor or layer, depending on `object`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_conv_2d(filters = 4, kernel_size = 3, input_shape = c(8, 8, 1)) %>%
+#'   layer_max_pooling_2d(pool_size = c(2, 2))
+#' @export
+layer_max_pooling_2d <- function(object, pool_size = c(2L, 2L), strides = NULL, padding = "valid",
+                                 data_format = NULL, batch_size = NULL, name = NULL,
+                                 trainable = NULL, weights = NULL) {
+  check_data_format(data_format, "layer_max_pooling_2d")
+  pool_layer("MaxPooling2D", if (missing(object)) NULL else object, pool_size, strides, padding,
+             name, NULL, NULL, batch_size, weights)
+}
+
+#' Average pooling operation for spatial data
+#' @inheritParams layer_max_pooling_2d
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_average_pooling_2d(pool_size = 2, input_shape = c(8, 8, 1))
+#' @export
+layer_average_pooling_2d <- function(object, pool_size = c(2L, 2L), strides = NULL,
+                                     padding = "valid", data_format = NULL, batch_size = NULL,
+                                     name = NULL, trainable = NULL, weights = NULL,
+                                     input_shape = NULL) {
+  check_data_format(data_format, "layer_average_pooling_2d")
+  pool_layer("AveragePooling2D", if (missing(object)) NULL else object, pool_size, strides, padding,
+             name, input_shape, NULL, batch_size, weights)
+}
+
+#' Max pooling operation for temporal data
+#' @inheritParams layer_max_pooling_2d
+#' @param pool_size Integer, size of the max pooling windows.
+#' @param strides Integer, or `NULL` (= `pool_size`).
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_conv_1d(filters = 4, kernel_size = 3, input_shape = c(10, 2)) %>%
+#'   layer_max_pooling_1d(pool_size = 2)
+#' @export
+layer_max_pooling_1d <- function(object, pool_size = 2L, strides = NULL, padding = "valid",
+                                 batch_size = NULL, name = NULL, trainable = NULL, weights = NULL) {
+  pool_layer("MaxPooling1D", if (missing(object)) NULL else object, pool_size, strides, padding,
+             name, NULL, NULL, batch_size, weights, n = 1)
+}
+
+#' Global max / average pooling operation for spatial data
+#' @inheritParams layer_max_pooling_2d
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_conv_2d(filters = 4, kernel_size = 3, input_shape = c(8, 8, 1)) %>%
+#'   layer_global_average_pooling_2d()
+#' @export
+layer_global_max_pooling_2d <- function(object, data_format = NULL, batch_size = NULL,
+                                        name = NULL, trainable = NULL, weights = NULL) {
+  check_data_format(data_format, "layer_global_max_pooling_2d")
+  create_layer("GlobalMaxPooling2D", if (missing(object)) NULL else object,
+               list(name = name, data_format = "channels_last"), NULL, NULL, batch_size, weights)
+}
+
+#' @rdname layer_global_max_pooling_2d
+#' @export
+layer_global_average_pooling_2d <- function(object, data_format = NULL, batch_size = NULL,
+                                            name = NULL, trainable = NULL, weights = NULL) {
+  check_data_format(data_format, "layer_global_average_pooling_2d")
+  create_layer("GlobalAveragePooling2D", if (missing(object)) NULL else object,
+               list(name = name, data_format = "channels_last"), NULL, NULL, batch_size, weights)
+}
