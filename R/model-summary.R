@@ -2,10 +2,16 @@
 summary_lines <- function(object, line_length = getOption("width"), positions = NULL) {
   nodes <- cpp_model_nodes(model_ptr(object))
   sequential <- isTRUE(object$sequential)
-  line_length <- as.integer(line_length %||% if (sequential) 65L else 98L)
-  if (is.null(positions)) positions <- if (sequential) c(.45, .85, 1) else c(.33, .55, .67, 1)
+  # Keras prints a functional model like a Sequential one when it is a plain
+  # chain: one input and output, every node fed by at most one other, no layer
+  # used twice.
+  chain <- sequential || (length(nodes$model_inputs) == 1 && length(nodes$model_outputs) == 1 &&
+    all(lengths(nodes$inputs) <= 1) && !anyDuplicated(unlist(nodes$inputs)) &&
+    !anyDuplicated(nodes$name))
+  line_length <- as.integer(line_length %||% if (chain) 65L else 98L)
+  if (is.null(positions)) positions <- if (chain) c(.45, .85, 1) else c(.33, .55, .67, 1)
   if (max(positions) <= 1) positions <- as.integer(line_length * positions)
-  headers <- c("Layer (type)", "Output Shape", "Param #", if (!sequential) "Connected to")
+  headers <- c("Layer (type)", "Output Shape", "Param #", if (!chain) "Connected to")
   row <- function(fields) {
     line <- ""
     for (i in seq_along(fields)) {
@@ -41,7 +47,7 @@ summary_lines <- function(object, line_length = getOption("width"), positions = 
     }
     fields <- c(sprintf("%s (%s)", nodes$name[i], nodes$class[i]), shape_text(nodes$shape[[i]]),
                 format(params, scientific = FALSE))
-    if (!sequential) {
+    if (!chain) {
       ins <- nodes$inputs[[i]]
       conn <- if (length(ins)) paste0(nodes$name[ins + 1], "[0][0]") else ""
       out <- c(out, row(c(fields, conn[1])))

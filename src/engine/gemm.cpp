@@ -1,19 +1,27 @@
-// Single-precision GEMM, row-major, GotoBLAS/BLIS-style:
-//   * op(B) is packed once per call into NR-wide column panels, grouped by
-//     KC-deep blocks of K;
-//   * the output C is split into a grid of tasks (row blocks x column blocks)
-//     whose shape depends only on (M, N, K) and the kernel, never on the
-//     number of threads; each task packs MC x KC blocks of op(A) into MR-row
-//     panels and runs a register-blocked micro-kernel over its tiles;
-//   * every C element is accumulated over the K blocks in the same fixed order,
-//     so results are bitwise identical for any thread count (and sgemm_st gives
-//     the same bits as sgemm).
-// Kernels (selected at run time, the package is built without -march):
-//   avx512: 14x32 tile (28 zmm accumulators), AVX-512 transposing packers;
-//   avx2:   6x16 tile (12 ymm accumulators);
-//   generic: 6x8 tile in plain C++ (portable).
-// KERASNATIVE_GEMM=generic|avx2|avx512 forces a kernel (falls back to the best
-// available one if the CPU lacks it).
+// Single-precision GEMM, row-major, GotoBLAS/BLIS-style.
+//   * op(B) is packed once per call into NR-wide column panels grouped by
+//     KC-deep blocks of K; op(A) is packed into MR-row tiles, per task in
+//     MC x KC blocks (tall problems) or once for all tasks (several column tasks).
+//   * For small N (<= 2 panels) packing is not amortised: A^T is read in place
+//     (k step lda), A rows are read in place by a dedicated AVX-512 kernel, and
+//     B (not transposed) is read in place by the AVX-512 kernels.
+//   * The output C is split into a grid of tasks (row blocks x column blocks)
+//     whose shape depends only on (M, N, K) and the kernel, never on the number
+//     of threads. Each C element accumulates its K blocks in a fixed order, so
+//     results are bitwise identical for any thread count, and sgemm_st gives the
+//     same bits as sgemm. When the grid has few tasks and K is long, the K blocks
+//     are split into a fixed number of parts whose partial products are added in
+//     a fixed order afterwards (still independent of the thread count).
+//   * A short last row tile is merged with the previous one and the pair split
+//     evenly (M = 128 with MR = 14: 8 x 14 + 8 + 8), avoiding a 2-row tile.
+// Kernels (selected at run time; the package is built without -march):
+//   avx512:  14x32 tile (28 zmm accumulators), 8x32 for A rows in place,
+//            AVX-512 transposing packers;
+//   avx2:    6x16 tile (12 ymm accumulators), scalar packers;
+//   generic: 6x8 tile, GCC/Clang vector extensions (plain loops otherwise).
+// KERASNATIVE_GEMM=generic|avx2|avx512 forces a kernel (falling back to the best
+// one the CPU has). sgemm_set_kernel (below, not in gemm.h) does the same for
+// tests and benchmarks.
 #include "gemm.h"
 
 #include <algorithm>
@@ -29,9 +37,6 @@
 #include "parallel.h"
 #include "tensor.h"
 
-#ifndef KN_DIRECT_MR
-#define KN_DIRECT_MR 8
-#endif
 #if defined(__x86_64__) || defined(__i386__)
 #define KN_GEMM_X86 1
 #include <immintrin.h>
@@ -77,7 +82,9 @@ struct Kernel {
   PackBFn pack_b;
   MicroDirectFn micro_direct;  // may be null
   int mr_direct;               // rows per tile of micro_direct
-  bool b_inplace;              // micro kernels accept unaligned, unpadded B rows (b_ks = ldb)
+  // micro kernels read B rows in place (b_ks = ldb): 0 never, 1 when N is a
+  // multiple of NR (unaligned rows), 2 always (masked loads).
+  int b_inplace;
 };
 
 // ---------------------------------------------------------------------------
@@ -209,7 +216,7 @@ void micro_generic(int64_t kc, const float* a, const float* b, float* c, int64_t
 }
 
 const Kernel kGeneric = {"generic", kGenMR, kGenNR, 256, 96, micro_generic,
-                         pack_a_scalar, pack_b_scalar<kGenNR>, nullptr, 0, false};
+                         pack_a_scalar, pack_b_scalar<kGenNR>, nullptr, 0, 1};
 
 #if KN_GEMM_X86
 
@@ -226,7 +233,7 @@ KN_TARGET_AVX2 void micro_avx2_t(int64_t kc, const float* a, const float* b, flo
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) { acc0[i] = _mm256_setzero_ps(); acc1[i] = _mm256_setzero_ps(); }
   for (int64_t k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
       const __m256 ai = _mm256_broadcast_ss(a + i);
@@ -276,7 +283,7 @@ KN_TARGET_AVX2 void micro_avx2(int64_t kc, const float* a, const float* b, float
 }
 
 const Kernel kAvx2 = {"avx2", kAvx2MR, kAvx2NR, 256, 96, micro_avx2,
-                      pack_a_scalar, pack_b_scalar<kAvx2NR>, nullptr, 0, false};
+                      pack_a_scalar, pack_b_scalar<kAvx2NR>, nullptr, 0, 1};
 
 // ---------------------------------------------------------------------------
 // AVX-512 kernel: 14 x 32
@@ -284,36 +291,56 @@ const Kernel kAvx2 = {"avx2", kAvx2MR, kAvx2NR, 256, 96, micro_avx2,
 
 constexpr int kAvx512MR = 14, kAvx512NR = 32;
 
+// Full-mask forms of the shuffles: the plain intrinsics in GCC 12's headers
+// trip -Wuninitialized (their _mm512_undefined_ps); these compile the same.
+KN_TARGET_AVX512 inline __m512 unpacklo32(__m512 x, __m512 y) {
+  return _mm512_mask_unpacklo_ps(x, 0xFFFF, x, y);
+}
+KN_TARGET_AVX512 inline __m512 unpackhi32(__m512 x, __m512 y) {
+  return _mm512_mask_unpackhi_ps(x, 0xFFFF, x, y);
+}
+KN_TARGET_AVX512 inline __m512 unpacklo64(__m512 x, __m512 y) {
+  const __m512d xd = _mm512_castps_pd(x);
+  return _mm512_castpd_ps(_mm512_mask_unpacklo_pd(xd, 0xFF, xd, _mm512_castps_pd(y)));
+}
+KN_TARGET_AVX512 inline __m512 unpackhi64(__m512 x, __m512 y) {
+  const __m512d xd = _mm512_castps_pd(x);
+  return _mm512_castpd_ps(_mm512_mask_unpackhi_pd(xd, 0xFF, xd, _mm512_castps_pd(y)));
+}
+#define KN_SHUF128(x, y, imm) _mm512_mask_shuffle_f32x4((x), 0xFFFF, (x), (y), (imm))
+
 // In-register transpose of a 16 x 16 block: r[i] holds row i on entry and
 // column i on exit.
 KN_TARGET_AVX512 inline void transpose16(__m512 r[16]) {
   __m512 t[16];
+#pragma GCC unroll 8
   for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i] = unpacklo32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = unpackhi32(r[2 * i], r[2 * i + 1]);
   }
   // u[4g + c]: 128-bit lane L holds rows 4g..4g+3 of column 4L + c.
   __m512 u[16];
+#pragma GCC unroll 4
   for (int g = 0; g < 4; ++g) {
-    const __m512d x0 = _mm512_castps_pd(t[4 * g]), x1 = _mm512_castps_pd(t[4 * g + 1]);
-    const __m512d x2 = _mm512_castps_pd(t[4 * g + 2]), x3 = _mm512_castps_pd(t[4 * g + 3]);
-    u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(x0, x2));
-    u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(x0, x2));
-    u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(x1, x3));
-    u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(x1, x3));
+    u[4 * g] = unpacklo64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 1] = unpackhi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 2] = unpacklo64(t[4 * g + 1], t[4 * g + 3]);
+    u[4 * g + 3] = unpackhi64(t[4 * g + 1], t[4 * g + 3]);
   }
   // 4 x 4 transpose of 128-bit lanes for each c.
+#pragma GCC unroll 4
   for (int c = 0; c < 4; ++c) {
-    const __m512 w0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44);
-    const __m512 w1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
-    const __m512 w2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
-    const __m512 w3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
-    r[c] = _mm512_shuffle_f32x4(w0, w2, 0x88);
-    r[4 + c] = _mm512_shuffle_f32x4(w0, w2, 0xDD);
-    r[8 + c] = _mm512_shuffle_f32x4(w1, w3, 0x88);
-    r[12 + c] = _mm512_shuffle_f32x4(w1, w3, 0xDD);
+    const __m512 w0 = KN_SHUF128(u[c], u[4 + c], 0x44);
+    const __m512 w1 = KN_SHUF128(u[c], u[4 + c], 0xEE);
+    const __m512 w2 = KN_SHUF128(u[8 + c], u[12 + c], 0x44);
+    const __m512 w3 = KN_SHUF128(u[8 + c], u[12 + c], 0xEE);
+    r[c] = KN_SHUF128(w0, w2, 0x88);
+    r[4 + c] = KN_SHUF128(w0, w2, 0xDD);
+    r[8 + c] = KN_SHUF128(w1, w3, 0x88);
+    r[12 + c] = KN_SHUF128(w1, w3, 0xDD);
   }
 }
+#undef KN_SHUF128
 
 KN_TARGET_AVX512 inline __mmask16 lane_mask(int64_t n) {
   return n >= 16 ? static_cast<__mmask16>(0xFFFF)
@@ -334,6 +361,7 @@ KN_TARGET_AVX512 void pack_a_avx512(bool trans_a, const float* A, int64_t lda, i
         const int64_t kk = std::min<int64_t>(16, kc - k);
         const __mmask16 km = lane_mask(kk);
         __m512 r[16];
+#pragma GCC unroll 16
         for (int q = 0; q < 16; ++q)
           r[q] = q < rows ? _mm512_maskz_loadu_ps(km, s + q * lda + k) : _mm512_setzero_ps();
         transpose16(r);
@@ -369,6 +397,7 @@ KN_TARGET_AVX512 void pack_b_avx512(bool trans_b, const float* B, int64_t ldb, i
           const int64_t kk = std::min<int64_t>(16, kc - k);
           const __mmask16 km = lane_mask(kk);
           __m512 r[16];
+#pragma GCC unroll 16
           for (int q = 0; q < 16; ++q)
             r[q] = q < ch ? _mm512_maskz_loadu_ps(km, s + q * ldb + k) : _mm512_setzero_ps();
           transpose16(r);
@@ -458,18 +487,12 @@ KN_TARGET_AVX512 void micro_avx512_direct_t(int64_t kc, const float* a, int64_t 
   }
 }
 
-constexpr int kAvx512DirectMR = KN_DIRECT_MR;
+constexpr int kAvx512DirectMR = 8;
 
 KN_TARGET_AVX512 void micro_avx512_direct(int64_t kc, const float* a, int64_t lda, const float* b,
                                           float* c, int64_t ldc, float alpha, float beta, int mr,
                                           int nr, int64_t b_ks) {
   switch (mr) {
-#if KN_DIRECT_MR >= 12
-    case 12: micro_avx512_direct_t<12>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
-    case 11: micro_avx512_direct_t<11>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
-    case 10: micro_avx512_direct_t<10>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
-    case 9: micro_avx512_direct_t<9>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
-#endif
     case 8: micro_avx512_direct_t<8>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
     case 7: micro_avx512_direct_t<7>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
     case 6: micro_avx512_direct_t<6>(kc, a, lda, b, c, ldc, alpha, beta, nr, b_ks); break;
@@ -502,7 +525,7 @@ KN_TARGET_AVX512 void micro_avx512(int64_t kc, const float* a, const float* b, f
 }
 
 const Kernel kAvx512 = {"avx512", kAvx512MR, kAvx512NR, 256, 14 * 24, micro_avx512,
-                        pack_a_avx512, pack_b_avx512, micro_avx512_direct, kAvx512DirectMR, true};
+                        pack_a_avx512, pack_b_avx512, micro_avx512_direct, kAvx512DirectMR, 2};
 
 bool cpu_has_avx512() {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
@@ -526,11 +549,14 @@ const Kernel* pick_kernel(const std::string& want) {
   return &kGeneric;
 }
 
+// Kernel named by KERASNATIVE_GEMM, else the best one.
+const Kernel* default_kernel() {
+  const char* env = std::getenv("KERASNATIVE_GEMM");
+  return pick_kernel(env ? std::string(env) : std::string());
+}
+
 std::atomic<const Kernel*>& kernel_slot() {
-  static std::atomic<const Kernel*> slot{[] {
-    const char* env = std::getenv("KERASNATIVE_GEMM");
-    return pick_kernel(env ? std::string(env) : std::string());
-  }()};
+  static std::atomic<const Kernel*> slot{default_kernel()};
   return slot;
 }
 
@@ -628,7 +654,7 @@ struct GemmCall {
   // read in place; A (M x K) rows read in place by micro_direct. In-place modes
   // are used for small N (<= 2 panels), where packing would not be amortised.
   enum AMode { kAPacked, kATransInPlace, kARowsInPlace } a_mode;
-  bool b_inplace;           // op(B) = B (K x N) read in place (small N, kernel allows it)
+  bool b_inplace;           // op(B) = B (K x N) read in place (small N or one row tile)
   bool global_a;            // op(A) packed once for all tasks (several column tasks)
   // bpack: (K, n_pad): K block kb at kb*kc_blk*n_pad, panel p at + p*kc*NR, (kc, NR).
   float* bpack;
@@ -831,7 +857,10 @@ void gemm_run(bool threaded, bool trans_a, bool trans_b, int64_t M, int64_t N, i
   g.a_mode = !small_n ? GemmCall::kAPacked
              : trans_a ? GemmCall::kATransInPlace
              : kr.micro_direct ? GemmCall::kARowsInPlace : GemmCall::kAPacked;
-  g.b_inplace = small_n && kr.b_inplace && !trans_b;
+  // B read in place when packing it would not pay: small N, or a single row
+  // tile (every B element is then used once).
+  g.b_inplace = (small_n || g.tiles.n_tiles == 1) && !trans_b &&
+                (kr.b_inplace == 2 || (kr.b_inplace == 1 && N % kr.nr == 0));
   const bool a_in_place = g.a_mode != GemmCall::kAPacked;
 
   // Task grid over C, a function of (M, N, K, kernel) only: about one task per
@@ -904,12 +933,15 @@ void gemm_run(bool threaded, bool trans_a, bool trans_b, int64_t M, int64_t N, i
 
 }  // namespace
 
-// Test/benchmark hook (not in gemm.h): force a kernel by name; returns false
-// (and keeps the current one) if the name is unknown or the CPU lacks it.
+// Test/benchmark hook (not in gemm.h): force a kernel by name ("generic",
+// "avx2", "avx512"); null re-applies the default (KERASNATIVE_GEMM, else the
+// best). Returns false, keeping the current kernel, if the name is unknown or
+// the CPU lacks it. Not meant to be called while products are running.
 bool sgemm_set_kernel(const char* name) {
-  const std::string want = name ? name : "";
+  if (name == nullptr) { kernel_slot().store(default_kernel()); return true; }
+  const std::string want = name;
   const Kernel* k = pick_kernel(want);
-  if (!want.empty() && want != k->name) return false;
+  if (want != k->name) return false;
   kernel_slot().store(k);
   return true;
 }

@@ -58,6 +58,7 @@ void Model::compile(const std::vector<std::string>& losses, const std::vector<do
   loss_weights_ = std::move(lw);
   accuracy_ = accuracy;
   opt_ = std::move(opt);
+  last_params_.clear();
 }
 
 std::vector<std::string> Model::metric_names() const {
@@ -98,7 +99,7 @@ void Model::check_data(const std::vector<Shape>& xs, const std::vector<Shape>& y
       throw Error("x and y have different numbers of samples: x has " + std::to_string(n) +
                   ", y has " + std::to_string(ys[k][0]));
     Shape got(ys[k].begin() + 1, ys[k].end());
-    if (compiled()) losses_[k]->check_target(graph.nodes[graph.outputs[k]].shape, got);
+    if (compiled()) losses_[k]->check_target(graph.nodes[graph.outputs[k]].shape, got, ys[k][0]);
   }
 }
 
@@ -163,13 +164,18 @@ static std::vector<const Tensor*> ptrs(const std::vector<Tensor>& v) {
 
 std::vector<double> Model::train_batch(const Batch& b, uint64_t step_key) {
   if (!compiled()) throw Error("the model must be compiled before training; call compile()");
+  std::vector<Param*> params = trainable_params();
+  if (params != last_params_) {
+    // Layers were frozen or unfrozen since the last step: replan which nodes
+    // need gradients and (as a Keras recompile would) start fresh optimizer slots.
+    graph.invalidate();
+    if (!last_params_.empty()) opt_->init_state(params);
+    last_params_ = params;
+  }
   graph.forward(ptrs(b.x), true, step_key);
   std::vector<double> vals = batch_metrics(b, true);
-  if (!std::isfinite(vals[0])) {
-    // keep going like Keras (loss: nan is reported), but never update with NaN grads
-  }
   graph.backward(ptrs(dout_), true, step_key);
-  opt_->update(trainable_params());
+  opt_->update(params);
   return vals;
 }
 

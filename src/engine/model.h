@@ -92,6 +92,7 @@ class Model {
   bool accuracy_ = false;
   std::vector<AccuracyKind> acc_kinds_;
   std::unique_ptr<Optimizer> opt_;
+  std::vector<Param*> last_params_;  // parameters of the last update
   std::vector<Tensor> dout_;       // per output, batch-shaped
   std::vector<float> per_sample_, coef_, acc_tmp_;
   std::vector<double> batch_metrics(const Batch& b, bool with_grad);

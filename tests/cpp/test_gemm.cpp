@@ -4,6 +4,7 @@
 // the CPU supports, all four transpose cases, odd sizes, alpha/beta variants
 // and padded leading dimensions; plus thread-count invariance (bitwise).
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -132,6 +133,14 @@ TEST(kernel_name_matches_selection) {
     CHECK(std::string(kn::sgemm_kernel_name()) == k);
   }
   CHECK(!kn::sgemm_set_kernel("sse9"));
+  CHECK(!kn::sgemm_set_kernel(""));
+  // KERASNATIVE_GEMM picks the default kernel (re-read by sgemm_set_kernel(nullptr)).
+  const char* old = std::getenv("KERASNATIVE_GEMM");
+  const std::string saved = old ? old : "";
+  setenv("KERASNATIVE_GEMM", "generic", 1);
+  kn::sgemm_set_kernel(nullptr);
+  CHECK(std::string(kn::sgemm_kernel_name()) == "generic");
+  if (old) setenv("KERASNATIVE_GEMM", saved.c_str(), 1); else unsetenv("KERASNATIVE_GEMM");
   kn::sgemm_set_kernel(nullptr);
   std::printf("  default kernel: %s\n", kn::sgemm_kernel_name());
 }
@@ -160,6 +169,7 @@ TEST(large_sizes_cross_block_boundaries) {
   // Sizes crossing the K block (256), the row block (MC) and task boundaries.
   const int64_t sizes[][3] = {{300, 70, 600}, {515, 97, 260}, {64, 1000, 33},
                               {29, 33, 513}, {700, 32, 9}, {128, 10, 784},
+                              {7, 300, 100}, {14, 129, 513},  // one row tile, wide B
                               {20, 40, 12000}};  // last: few output tiles, K split in parts
   for (const auto& k : kernels()) {
     kn::sgemm_set_kernel(k.c_str());
@@ -172,7 +182,8 @@ TEST(large_sizes_cross_block_boundaries) {
 
 TEST(alpha_beta_and_leading_dims) {
   const float ab[][2] = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-1.5f, 0.25f}, {2.0f, -1.0f}};
-  const int64_t sizes[][3] = {{1, 1, 1}, {13, 17, 5}, {37, 35, 300}, {15, 33, 29}, {9, 32, 30000}};
+  const int64_t sizes[][3] = {{1, 1, 1}, {13, 17, 5}, {37, 35, 300}, {15, 33, 29}, {9, 32, 30000},
+                              {5, 100, 40}, {5, 96, 40}};
   for (const auto& k : kernels()) {
     kn::sgemm_set_kernel(k.c_str());
     for (int t = 0; t < 4; ++t)

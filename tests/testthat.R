@@ -1,0 +1,4 @@
+library(testthat)
+library(kerasnative)
+
+test_check("kerasnative")
