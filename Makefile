@@ -25,15 +25,26 @@ install: deps
 	MAKEFLAGS=-j2 $(R) CMD INSTALL --no-test-load --library=$(LIB) . 2>&1 | tail -n 3
 	@test -d $(LIB)/$(PKG) || (echo "install failed" && exit 1)
 
+# Standalone C++ tests of src/engine and src/formats (no R), one binary per tests/cpp/test_*.cpp.
+CPP_SRC := $(wildcard src/engine/*.cpp src/formats/*.cpp)
+CPP_OBJ := $(patsubst src/%.cpp,build/cpp/obj/%.o,$(CPP_SRC)) build/cpp/obj/example.pb.o
+CPP_TESTS := $(patsubst tests/cpp/%.cpp,build/cpp/%,$(wildcard tests/cpp/test_*.cpp))
+
+build/cpp/proto/example.pb.cc: src/formats/proto/example.proto
+	@mkdir -p build/cpp/proto
+	protoc --cpp_out=build/cpp/proto -Isrc/formats/proto $<
+build/cpp/obj/example.pb.o: build/cpp/proto/example.pb.cc
+	@mkdir -p $(dir $@)
+	$(CXXTEST) $(CPP_CFLAGS) -Ibuild/cpp/proto -c $< -o $@
+build/cpp/obj/%.o: src/%.cpp $(wildcard src/engine/*.h src/formats/*.h) build/cpp/proto/example.pb.cc
+	@mkdir -p $(dir $@)
+	$(CXXTEST) $(CPP_CFLAGS) -Ibuild/cpp/proto -c $< -o $@
+build/cpp/test_%: tests/cpp/test_%.cpp tests/cpp/harness.h $(CPP_OBJ)
+	$(CXXTEST) $(CPP_CFLAGS) -Ibuild/cpp/proto $< $(CPP_OBJ) -o $@ $(CPP_LIBS)
+
 test-cpp: deps
-	@mkdir -p build/cpp
-	@protoc --cpp_out=build/cpp -Isrc/formats/proto src/formats/proto/example.proto
-	@fail=0; for t in tests/cpp/test_*.cpp; do \
-	  b=build/cpp/$$(basename $$t .cpp); \
-	  $(CXXTEST) -Ibuild/cpp $(CPP_CFLAGS) $$t $$(ls src/engine/*.cpp src/formats/*.cpp) build/cpp/example.pb.cc \
-	    -o $$b $(CPP_LIBS) || { fail=1; continue; }; \
-	  echo "== $$b"; $$b || fail=1; \
-	done; exit $$fail
+	@$(MAKE) --no-print-directory -j2 $(CPP_TESTS)
+	@fail=0; for t in $(CPP_TESTS); do echo "== $$t"; (cd tests/cpp && ../../$$t) || fail=1; done; exit $$fail
 
 test-r: install
 	cd tests/testthat && R_LIBS=$(LIB) NOT_CRAN=true KERASNATIVE_THREADS=2 $(RSCRIPT) -e 'library(testthat); library($(PKG)); res <- as.data.frame(test_dir(".", reporter = "summary", stop_on_failure = FALSE)); f <- sum(res$$failed) + sum(res$$error); cat(sprintf("\n%d passed, %d failed, %d skipped\n", sum(res$$nb) - sum(res$$failed) - sum(res$$skipped), f, sum(res$$skipped))); quit(status = f > 0)'

@@ -21,7 +21,9 @@ struct Shape { const char* label; bool ta, tb; int64_t M, N, K; };
 double bench_one(const Shape& s, int threads) {
   const int64_t a_rows = s.ta ? s.K : s.M, a_cols = s.ta ? s.M : s.K;
   const int64_t b_rows = s.tb ? s.N : s.K, b_cols = s.tb ? s.K : s.N;
-  std::vector<float> A(a_rows * a_cols), B(b_rows * b_cols), C(s.M * s.N);  // row-major
+  std::vector<float> A(a_rows * a_cols);  // (M, K), or (K, M) when ta
+  std::vector<float> B(b_rows * b_cols);  // (K, N), or (N, K) when tb
+  std::vector<float> C(s.M * s.N);        // (M, N)
   for (size_t i = 0; i < A.size(); ++i) A[i] = static_cast<float>((i * 7 + 3) % 13) * 0.1f - 0.6f;
   for (size_t i = 0; i < B.size(); ++i) B[i] = static_cast<float>((i * 5 + 1) % 11) * 0.1f - 0.5f;
   kn::set_num_threads(threads);

@@ -21,4 +21,8 @@ void sgemm_st(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float
 // Name of the kernel in use: "avx512", "avx2" or "generic".
 const char* sgemm_kernel_name();
 
+// Force a kernel ("generic", "avx2", "avx512"); nullptr restores the default
+// (KERASNATIVE_GEMM or the best the CPU has). Returns false if unavailable.
+bool sgemm_set_kernel(const char* name);
+
 }  // namespace kn
