@@ -56,7 +56,7 @@ check: docs
 	cd build/check && $(R) CMD build ../.. && _R_CHECK_FORCE_SUGGESTS_=false $(R) CMD check --as-cran --no-manual $(PKG)_*.tar.gz
 
 bench: install
-	R_LIBS=$(LIB) $(RSCRIPT) bench/bench_mlp.R
+	sh bench/run.sh
 
 demo: install
 	R_LIBS=$(LIB) $(RSCRIPT) inst/demo/demo.R

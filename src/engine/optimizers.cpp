@@ -1,11 +1,27 @@
 // Keras 2.2.4 optimizers, see optimizers.h.
 #include "optimizers.h"
 
+#include "parallel.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 
 namespace kn {
+
+namespace {
+// Element-wise updates split into fixed chunks (independent of the thread
+// count, so results stay bitwise reproducible) and run in parallel.
+template <class F>
+void for_chunks(int64_t n, F&& f) {
+  const int64_t grain = 1 << 15;
+  parallel_for(n_chunks(n, grain), [&](int64_t c) {
+    const int64_t lo = c * grain;
+    f(lo, std::min(n, lo + grain));
+  });
+}
+}  // namespace
+
 namespace {
 
 std::string dims(const Shape& s) {
@@ -163,17 +179,17 @@ class SGD : public KerasOptimizer {
       const int64_t n = params[k]->value.size();
       const float mu = momentum;
       if (nesterov) {
-        for (int64_t j = 0; j < n; ++j) {
+        for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
           const float v = mu * m[j] - lr_t * g[j];
           m[j] = v;
           p[j] = (p[j] + mu * v) - lr_t * g[j];
-        }
+        } });
       } else {
-        for (int64_t j = 0; j < n; ++j) {
+        for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
           const float v = mu * m[j] - lr_t * g[j];
           m[j] = v;
           p[j] = p[j] + v;
-        }
+        } });
       }
     }
   }
@@ -215,11 +231,11 @@ class RMSprop : public KerasOptimizer {
       float* a = accumulators[k].ptr();    // param shape
       const float* g = grads[k];           // param shape
       const int64_t n = params[k]->value.size();
-      for (int64_t j = 0; j < n; ++j) {
+      for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
         const float na = rho * a[j] + one_minus_rho * (g[j] * g[j]);
         a[j] = na;
         p[j] = p[j] - (lr_t * g[j]) / (std::sqrt(na) + eps);
-      }
+      } });
     }
   }
 };
@@ -276,7 +292,7 @@ class Adam : public KerasOptimizer {
       const int64_t n = params[k]->value.size();
       if (amsgrad) {
         float* vh = vhats[k].ptr();  // param shape
-        for (int64_t j = 0; j < n; ++j) {
+        for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
           const float mt = beta_1 * m[j] + omb1 * g[j];
           const float vt = beta_2 * v[j] + omb2 * (g[j] * g[j]);
           const float vht = std::max(vh[j], vt);
@@ -284,15 +300,15 @@ class Adam : public KerasOptimizer {
           v[j] = vt;
           vh[j] = vht;
           p[j] = p[j] - (lr_t * mt) / (std::sqrt(vht) + eps);
-        }
+        } });
       } else {
-        for (int64_t j = 0; j < n; ++j) {
+        for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
           const float mt = beta_1 * m[j] + omb1 * g[j];
           const float vt = beta_2 * v[j] + omb2 * (g[j] * g[j]);
           m[j] = mt;
           v[j] = vt;
           p[j] = p[j] - (lr_t * mt) / (std::sqrt(vt) + eps);
-        }
+        } });
       }
     }
   }
@@ -331,11 +347,11 @@ class Adagrad : public KerasOptimizer {
       float* a = accumulators[k].ptr();   // param shape
       const float* g = grads[k];          // param shape
       const int64_t n = params[k]->value.size();
-      for (int64_t j = 0; j < n; ++j) {
+      for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
         const float na = a[j] + g[j] * g[j];
         a[j] = na;
         p[j] = p[j] - (lr_t * g[j]) / (std::sqrt(na) + eps);
-      }
+      } });
     }
   }
 };

@@ -18,8 +18,9 @@ inline uint64_t splitmix64(uint64_t x) {
 inline float u01_from_bits(uint64_t b) { return static_cast<float>(b >> 40) * (1.0f / 16777216.0f); }
 
 // Stateless draw: the `i`-th uniform of stream `key`.
+// (The splitmix64 stream of seed `key`, element i: one mix per draw.)
 inline float uniform_at(uint64_t key, uint64_t i) {
-  return u01_from_bits(splitmix64(key ^ splitmix64(i)));
+  return u01_from_bits(splitmix64(key + i * 0x9E3779B97F4A7C15ULL));
 }
 
 class Rng {
