@@ -232,3 +232,26 @@ test_that("sample_weight and class_weight weight the loss as Keras does", {
   train_on_batch(m, x, y, class_weight = list("0" = 0, "1" = 0))
   expect_equal(get_weights(m), w0)
 })
+
+test_that("Ctrl-C (SIGINT) during fit() stops at a batch boundary and leaves the model usable", {
+  skip_on_os("windows")
+  script <- tempfile(fileext = ".R")
+  writeLines(c(
+    "library(kerasnative)",
+    "set.seed(1)",
+    "x <- matrix(runif(100000 * 20), 100000, 20); y <- to_categorical(sample(0:1, 100000, TRUE), 2)",
+    "m <- keras_model_sequential() %>% layer_dense(units = 128, activation = 'relu', input_shape = 20) %>%",
+    "  layer_dense(units = 2, activation = 'softmax')",
+    "m %>% compile(loss = 'categorical_crossentropy', optimizer = 'sgd', metrics = 'accuracy')",
+    "system(sprintf('(sleep 1.5; kill -INT %d) &', Sys.getpid()))",
+    "t0 <- Sys.time()",
+    "h <- fit(m, x, y, epochs = 1000, batch_size = 32, verbose = 0)",
+    "cat('RETURNED', as.numeric(Sys.time() - t0, units = 'secs') < 60, '\\n')",
+    "r <- evaluate(m, x[1:100, ], y[1:100, ], verbose = 0)",
+    "cat('FINITE', all(is.finite(unlist(r))), all(is.finite(unlist(get_weights(m)))), '\\n')"), script)
+  out <- system2(file.path(R.home("bin"), "Rscript"), script, stdout = TRUE, stderr = TRUE,
+                 env = paste0("R_LIBS=", paste(.libPaths(), collapse = ":")))
+  expect_true(any(grepl("Training interrupted during epoch", out)))
+  expect_true(any(out == "RETURNED TRUE "))
+  expect_true(any(out == "FINITE TRUE TRUE "))
+})
