@@ -81,7 +81,6 @@ plot.keras_training_history <- function(x, y, metrics = NULL, method = c("auto",
     do_val <- nlevels(droplevels(df$data)) > 1
     aes <- if (do_val) ggplot2::aes(x = .data$epoch, y = .data$value, color = .data$data, fill = .data$data)
            else ggplot2::aes(x = .data$epoch, y = .data$value)
-    .data <- ggplot2::.data
     p <- ggplot2::ggplot(df, aes)
     if (smooth && max(df$epoch) >= 10) p <- p + ggplot2::geom_smooth(se = FALSE, method = "loess", formula = y ~ x)
     p <- p + ggplot2::geom_point(shape = 21, col = 1) +

@@ -62,3 +62,6 @@ r_seed <- function() {
 }
 
 `%||%` <- function(a, b) if (is.null(a)) b else a
+
+# ggplot2's .data pronoun in plot.keras_training_history()
+utils::globalVariables(".data")
