@@ -47,7 +47,7 @@ test-cpp: deps
 	@fail=0; for t in $(CPP_TESTS); do echo "== $$t"; (cd tests/cpp && ../../$$t) || fail=1; done; exit $$fail
 
 test-r: install
-	cd tests/testthat && R_LIBS=$(LIB) NOT_CRAN=true KERASNATIVE_THREADS=2 $(RSCRIPT) -e 'library(testthat); library($(PKG)); res <- as.data.frame(test_dir(".", reporter = "summary", stop_on_failure = FALSE)); f <- sum(res$$failed) + sum(res$$error); cat(sprintf("\n%d passed, %d failed, %d skipped\n", sum(res$$nb) - sum(res$$failed) - sum(res$$skipped), f, sum(res$$skipped))); quit(status = f > 0)'
+	cd tests/testthat && R_LIBS=$(LIB) NOT_CRAN=true KERASNATIVE_THREADS=2 $(RSCRIPT) -e 'library(testthat); library($(PKG)); res <- as.data.frame(test_dir(".", package = "$(PKG)", load_package = "installed", reporter = "summary", stop_on_failure = FALSE)); f <- sum(res$$failed) + sum(res$$error); cat(sprintf("\n%d passed, %d failed, %d skipped\n", sum(res$$nb) - sum(res$$failed) - sum(res$$skipped), f, sum(res$$skipped))); quit(status = f > 0)'
 
 test: test-cpp test-r
 

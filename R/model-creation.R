@@ -37,6 +37,7 @@ keras_model_sequential <- function(layers = NULL, name = NULL, ...) {
   name <- name %||% unique_name("sequential")
   model <- new_model_handle(cpp_model_new(name, r_seed()), TRUE, name)
   for (layer in layers) sequential_add(model, layer)
+  model_touched(model)
   model
 }
 
@@ -173,7 +174,8 @@ model_layers <- function(model) {
 
 #' @export
 `$.kerasnative_model` <- function(x, name) {
-  ptr <- .subset2(x, "ptr")
+  if (name %in% c("ptr", "sequential", "name", "compiled", "snapshot")) return(.subset2(x, name))
+  ptr <- model_ptr(x)
   switch(name,
     layers = model_layers(x),
     input_shape = {
@@ -188,7 +190,7 @@ model_layers <- function(model) {
     },
     optimizer = {
       o <- cpp_model_optimizer(ptr)
-      if (is.null(o)) NULL else new_optimizer(o$class_name, jsonlite::fromJSON(o$config))
+      if (!length(o)) NULL else new_optimizer(o$class_name, jsonlite::fromJSON(o$config))
     },
     loss = .subset2(x, "compiled")$loss,
     metrics_names = cpp_model_metric_names(ptr),

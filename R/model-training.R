@@ -172,14 +172,20 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
   for (epoch in seq_len(max(0, epochs - initial_epoch)) + initial_epoch) {
     if (verbose > 0) cat(sprintf("Epoch %d/%d\n", epoch, epochs))
     run_callbacks(cbs, "on_epoch_begin", list(epoch - 1L, list()))
-    res <- plan$run_epoch(r_seed(), verbose, dyn)
+    # A Ctrl-C that lands in R code between batch loops stops training the same
+    # way as one inside the native loop: the model keeps its last weights.
+    res <- tryCatch(plan$run_epoch(r_seed(), verbose, dyn),
+                    interrupt = function(e) list(values = list(), stopped = TRUE, progress = NULL))
     logs <- res$values
     if (do_val && !res$stopped) {
-      v <- plan$validate()
-      names(v) <- paste0("val_", names(v))
-      cpp_progress_finish(res$progress, v)
-      logs <- c(v, logs)
-    } else {
+      v <- tryCatch(plan$validate(), interrupt = function(e) NULL)
+      if (is.null(v)) res$stopped <- TRUE
+      else {
+        names(v) <- paste0("val_", names(v))
+        cpp_progress_finish(res$progress, v)
+        logs <- c(v, logs)
+      }
+    } else if (!is.null(res$progress)) {
       cpp_progress_finish(res$progress, NULL)
     }
     if (res$stopped) {

@@ -11,6 +11,189 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// cpp_dataset_new
+SEXP cpp_dataset_new(std::string spec_json, List slices);
+RcppExport SEXP _kerasnative_cpp_dataset_new(SEXP spec_jsonSEXP, SEXP slicesSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type spec_json(spec_jsonSEXP);
+    Rcpp::traits::input_parameter< List >::type slices(slicesSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dataset_new(spec_json, slices));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_dataset_iterator
+SEXP cpp_dataset_iterator(SEXP dataset, double seed);
+RcppExport SEXP _kerasnative_cpp_dataset_iterator(SEXP datasetSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type dataset(datasetSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dataset_iterator(dataset, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_iterator_next
+SEXP cpp_iterator_next(SEXP iterator);
+RcppExport SEXP _kerasnative_cpp_iterator_next(SEXP iteratorSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type iterator(iteratorSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_iterator_next(iterator));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_iterator_drain
+List cpp_iterator_drain(SEXP iterator, double max);
+RcppExport SEXP _kerasnative_cpp_iterator_drain(SEXP iteratorSEXP, SEXP maxSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type iterator(iteratorSEXP);
+    Rcpp::traits::input_parameter< double >::type max(maxSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_iterator_drain(iterator, max));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_iterator_close
+void cpp_iterator_close(SEXP iterator);
+RcppExport SEXP _kerasnative_cpp_iterator_close(SEXP iteratorSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type iterator(iteratorSEXP);
+    cpp_iterator_close(iterator);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_dataset_fit_epoch
+List cpp_dataset_fit_epoch(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx, double steps, double target, double seed, int verbose, bool dynamic);
+RcppExport SEXP _kerasnative_cpp_dataset_fit_epoch(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP y_idxSEXP, SEXP w_idxSEXP, SEXP stepsSEXP, SEXP targetSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type iterator(iteratorSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type x_idx(x_idxSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type y_idx(y_idxSEXP);
+    Rcpp::traits::input_parameter< int >::type w_idx(w_idxSEXP);
+    Rcpp::traits::input_parameter< double >::type steps(stepsSEXP);
+    Rcpp::traits::input_parameter< double >::type target(targetSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
+    Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dataset_fit_epoch(model, iterator, x_idx, y_idx, w_idx, steps, target, seed, verbose, dynamic));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_dataset_evaluate
+List cpp_dataset_evaluate(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx, double steps, int verbose, bool dynamic);
+RcppExport SEXP _kerasnative_cpp_dataset_evaluate(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP y_idxSEXP, SEXP w_idxSEXP, SEXP stepsSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type iterator(iteratorSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type x_idx(x_idxSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type y_idx(y_idxSEXP);
+    Rcpp::traits::input_parameter< int >::type w_idx(w_idxSEXP);
+    Rcpp::traits::input_parameter< double >::type steps(stepsSEXP);
+    Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
+    Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dataset_evaluate(model, iterator, x_idx, y_idx, w_idx, steps, verbose, dynamic));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_dataset_predict
+List cpp_dataset_predict(SEXP model, SEXP iterator, IntegerVector x_idx, double steps, int verbose, bool dynamic);
+RcppExport SEXP _kerasnative_cpp_dataset_predict(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP stepsSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type iterator(iteratorSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type x_idx(x_idxSEXP);
+    Rcpp::traits::input_parameter< double >::type steps(stepsSEXP);
+    Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
+    Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dataset_predict(model, iterator, x_idx, steps, verbose, dynamic));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_write_tfrecord
+double cpp_write_tfrecord(std::string path, std::string compression, List columns, double n);
+RcppExport SEXP _kerasnative_cpp_write_tfrecord(SEXP pathSEXP, SEXP compressionSEXP, SEXP columnsSEXP, SEXP nSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    Rcpp::traits::input_parameter< std::string >::type compression(compressionSEXP);
+    Rcpp::traits::input_parameter< List >::type columns(columnsSEXP);
+    Rcpp::traits::input_parameter< double >::type n(nSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_write_tfrecord(path, compression, columns, n));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_tfrecord_writer_new
+SEXP cpp_tfrecord_writer_new(std::string path, std::string compression);
+RcppExport SEXP _kerasnative_cpp_tfrecord_writer_new(SEXP pathSEXP, SEXP compressionSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    Rcpp::traits::input_parameter< std::string >::type compression(compressionSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tfrecord_writer_new(path, compression));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_tfrecord_writer_write
+void cpp_tfrecord_writer_write(SEXP writer, List columns, SEXP raw);
+RcppExport SEXP _kerasnative_cpp_tfrecord_writer_write(SEXP writerSEXP, SEXP columnsSEXP, SEXP rawSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type writer(writerSEXP);
+    Rcpp::traits::input_parameter< List >::type columns(columnsSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type raw(rawSEXP);
+    cpp_tfrecord_writer_write(writer, columns, raw);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_tfrecord_writer_close
+double cpp_tfrecord_writer_close(SEXP writer);
+RcppExport SEXP _kerasnative_cpp_tfrecord_writer_close(SEXP writerSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type writer(writerSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tfrecord_writer_close(writer));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_tfrecord_writer_abort
+void cpp_tfrecord_writer_abort(SEXP writer);
+RcppExport SEXP _kerasnative_cpp_tfrecord_writer_abort(SEXP writerSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type writer(writerSEXP);
+    cpp_tfrecord_writer_abort(writer);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_tfrecord_read_examples
+List cpp_tfrecord_read_examples(std::string path, std::string compression, double max);
+RcppExport SEXP _kerasnative_cpp_tfrecord_read_examples(SEXP pathSEXP, SEXP compressionSEXP, SEXP maxSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    Rcpp::traits::input_parameter< std::string >::type compression(compressionSEXP);
+    Rcpp::traits::input_parameter< double >::type max(maxSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tfrecord_read_examples(path, compression, max));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_layer_new
 SEXP cpp_layer_new(std::string class_name, std::string config_json);
 RcppExport SEXP _kerasnative_cpp_layer_new(SEXP class_nameSEXP, SEXP config_jsonSEXP) {
@@ -425,8 +608,151 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_gemm_kernel
+std::string cpp_gemm_kernel();
+RcppExport SEXP _kerasnative_cpp_gemm_kernel() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_gemm_kernel());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_h5_read
+List cpp_h5_read(std::string path);
+RcppExport SEXP _kerasnative_cpp_h5_read(SEXP pathSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_h5_read(path));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_h5_layer_weights
+List cpp_h5_layer_weights(SEXP h5, std::string layer);
+RcppExport SEXP _kerasnative_cpp_h5_layer_weights(SEXP h5SEXP, SEXP layerSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type h5(h5SEXP);
+    Rcpp::traits::input_parameter< std::string >::type layer(layerSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_h5_layer_weights(h5, layer));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_h5_dataset
+SEXP cpp_h5_dataset(std::string path, std::string name);
+RcppExport SEXP _kerasnative_cpp_h5_dataset(SEXP pathSEXP, SEXP nameSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    Rcpp::traits::input_parameter< std::string >::type name(nameSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_h5_dataset(path, name));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_config_json
+std::string cpp_model_config_json(SEXP model, bool sequential, bool to_json);
+RcppExport SEXP _kerasnative_cpp_model_config_json(SEXP modelSEXP, SEXP sequentialSEXP, SEXP to_jsonSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< bool >::type sequential(sequentialSEXP);
+    Rcpp::traits::input_parameter< bool >::type to_json(to_jsonSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_config_json(model, sequential, to_json));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_training_config
+std::string cpp_model_training_config(SEXP model, CharacterVector loss, CharacterVector metrics, Nullable<NumericVector> loss_weights);
+RcppExport SEXP _kerasnative_cpp_model_training_config(SEXP modelSEXP, SEXP lossSEXP, SEXP metricsSEXP, SEXP loss_weightsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type loss(lossSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type metrics(metricsSEXP);
+    Rcpp::traits::input_parameter< Nullable<NumericVector> >::type loss_weights(loss_weightsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_training_config(model, loss, metrics, loss_weights));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_save_h5
+void cpp_model_save_h5(SEXP model, std::string path, bool sequential, bool full, bool include_optimizer, std::string training_config);
+RcppExport SEXP _kerasnative_cpp_model_save_h5(SEXP modelSEXP, SEXP pathSEXP, SEXP sequentialSEXP, SEXP fullSEXP, SEXP include_optimizerSEXP, SEXP training_configSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    Rcpp::traits::input_parameter< bool >::type sequential(sequentialSEXP);
+    Rcpp::traits::input_parameter< bool >::type full(fullSEXP);
+    Rcpp::traits::input_parameter< bool >::type include_optimizer(include_optimizerSEXP);
+    Rcpp::traits::input_parameter< std::string >::type training_config(training_configSEXP);
+    cpp_model_save_h5(model, path, sequential, full, include_optimizer, training_config);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_model_from_config
+List cpp_model_from_config(std::string json, List custom_objects, std::string default_name, double seed);
+RcppExport SEXP _kerasnative_cpp_model_from_config(SEXP jsonSEXP, SEXP custom_objectsSEXP, SEXP default_nameSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type json(jsonSEXP);
+    Rcpp::traits::input_parameter< List >::type custom_objects(custom_objectsSEXP);
+    Rcpp::traits::input_parameter< std::string >::type default_name(default_nameSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_from_config(json, custom_objects, default_name, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_load_weights
+CharacterVector cpp_model_load_weights(SEXP model, SEXP h5, bool by_name, bool skip_mismatch, bool reshape);
+RcppExport SEXP _kerasnative_cpp_model_load_weights(SEXP modelSEXP, SEXP h5SEXP, SEXP by_nameSEXP, SEXP skip_mismatchSEXP, SEXP reshapeSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type h5(h5SEXP);
+    Rcpp::traits::input_parameter< bool >::type by_name(by_nameSEXP);
+    Rcpp::traits::input_parameter< bool >::type skip_mismatch(skip_mismatchSEXP);
+    Rcpp::traits::input_parameter< bool >::type reshape(reshapeSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_load_weights(model, h5, by_name, skip_mismatch, reshape));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_load_optimizer_state
+std::string cpp_model_load_optimizer_state(SEXP model, SEXP h5, double fallback_iterations);
+RcppExport SEXP _kerasnative_cpp_model_load_optimizer_state(SEXP modelSEXP, SEXP h5SEXP, SEXP fallback_iterationsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type h5(h5SEXP);
+    Rcpp::traits::input_parameter< double >::type fallback_iterations(fallback_iterationsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_load_optimizer_state(model, h5, fallback_iterations));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_kerasnative_cpp_dataset_new", (DL_FUNC) &_kerasnative_cpp_dataset_new, 2},
+    {"_kerasnative_cpp_dataset_iterator", (DL_FUNC) &_kerasnative_cpp_dataset_iterator, 2},
+    {"_kerasnative_cpp_iterator_next", (DL_FUNC) &_kerasnative_cpp_iterator_next, 1},
+    {"_kerasnative_cpp_iterator_drain", (DL_FUNC) &_kerasnative_cpp_iterator_drain, 2},
+    {"_kerasnative_cpp_iterator_close", (DL_FUNC) &_kerasnative_cpp_iterator_close, 1},
+    {"_kerasnative_cpp_dataset_fit_epoch", (DL_FUNC) &_kerasnative_cpp_dataset_fit_epoch, 10},
+    {"_kerasnative_cpp_dataset_evaluate", (DL_FUNC) &_kerasnative_cpp_dataset_evaluate, 8},
+    {"_kerasnative_cpp_dataset_predict", (DL_FUNC) &_kerasnative_cpp_dataset_predict, 6},
+    {"_kerasnative_cpp_write_tfrecord", (DL_FUNC) &_kerasnative_cpp_write_tfrecord, 4},
+    {"_kerasnative_cpp_tfrecord_writer_new", (DL_FUNC) &_kerasnative_cpp_tfrecord_writer_new, 2},
+    {"_kerasnative_cpp_tfrecord_writer_write", (DL_FUNC) &_kerasnative_cpp_tfrecord_writer_write, 3},
+    {"_kerasnative_cpp_tfrecord_writer_close", (DL_FUNC) &_kerasnative_cpp_tfrecord_writer_close, 1},
+    {"_kerasnative_cpp_tfrecord_writer_abort", (DL_FUNC) &_kerasnative_cpp_tfrecord_writer_abort, 1},
+    {"_kerasnative_cpp_tfrecord_read_examples", (DL_FUNC) &_kerasnative_cpp_tfrecord_read_examples, 3},
     {"_kerasnative_cpp_layer_new", (DL_FUNC) &_kerasnative_cpp_layer_new, 2},
     {"_kerasnative_cpp_layer_class", (DL_FUNC) &_kerasnative_cpp_layer_class, 1},
     {"_kerasnative_cpp_layer_name", (DL_FUNC) &_kerasnative_cpp_layer_name, 1},
@@ -462,6 +788,16 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_ptr_is_null", (DL_FUNC) &_kerasnative_cpp_ptr_is_null, 1},
     {"_kerasnative_cpp_set_num_threads", (DL_FUNC) &_kerasnative_cpp_set_num_threads, 1},
     {"_kerasnative_cpp_num_threads", (DL_FUNC) &_kerasnative_cpp_num_threads, 0},
+    {"_kerasnative_cpp_gemm_kernel", (DL_FUNC) &_kerasnative_cpp_gemm_kernel, 0},
+    {"_kerasnative_cpp_h5_read", (DL_FUNC) &_kerasnative_cpp_h5_read, 1},
+    {"_kerasnative_cpp_h5_layer_weights", (DL_FUNC) &_kerasnative_cpp_h5_layer_weights, 2},
+    {"_kerasnative_cpp_h5_dataset", (DL_FUNC) &_kerasnative_cpp_h5_dataset, 2},
+    {"_kerasnative_cpp_model_config_json", (DL_FUNC) &_kerasnative_cpp_model_config_json, 3},
+    {"_kerasnative_cpp_model_training_config", (DL_FUNC) &_kerasnative_cpp_model_training_config, 4},
+    {"_kerasnative_cpp_model_save_h5", (DL_FUNC) &_kerasnative_cpp_model_save_h5, 6},
+    {"_kerasnative_cpp_model_from_config", (DL_FUNC) &_kerasnative_cpp_model_from_config, 4},
+    {"_kerasnative_cpp_model_load_weights", (DL_FUNC) &_kerasnative_cpp_model_load_weights, 5},
+    {"_kerasnative_cpp_model_load_optimizer_state", (DL_FUNC) &_kerasnative_cpp_model_load_optimizer_state, 3},
     {NULL, NULL, 0}
 };
 

@@ -243,7 +243,7 @@ test_that("Ctrl-C (SIGINT) during fit() stops at a batch boundary and leaves the
     "m <- keras_model_sequential() %>% layer_dense(units = 128, activation = 'relu', input_shape = 20) %>%",
     "  layer_dense(units = 2, activation = 'softmax')",
     "m %>% compile(loss = 'categorical_crossentropy', optimizer = 'sgd', metrics = 'accuracy')",
-    "system(sprintf('(sleep 1.5; kill -INT %d) &', Sys.getpid()))",
+    "system(sprintf('(sleep 2.5; kill -INT %d) &', Sys.getpid()))",
     "t0 <- Sys.time()",
     "h <- fit(m, x, y, epochs = 1000, batch_size = 32, verbose = 0)",
     "cat('RETURNED', as.numeric(Sys.time() - t0, units = 'secs') < 60, '\\n')",
