@@ -229,7 +229,7 @@ trace_outputs <- function(res, tr, fn) {
       ids <<- c(ids, x$id)
       return(tspec(x$dtype, x$shape))
     }
-    if (is.list(x) && !inherits(x, "kerasnative_tensor") && length(x)) {
+    if (is.list(x) && !inherits(x, "kerasnative_data_tensor") && length(x)) {
       out <- lapply(x, walk)
       names(out) <- names(x)
       return(out)
@@ -340,6 +340,14 @@ dataset_handle <- function(dataset) {
   cpp_dataset_new(as.character(json), slices)
 }
 
+dataset_has_op <- function(spec, op) {
+  while (!is.null(spec)) {
+    if (identical(spec$op, op)) return(TRUE)
+    spec <- spec$input
+  }
+  FALSE
+}
+
 # Does the pipeline repeat forever (so a pass never ends)?
 dataset_infinite <- function(dataset) {
   s <- dataset$spec
@@ -433,7 +441,8 @@ component_to_r <- function(c) {
 dataset_roles <- function(dataset, fn, need_y = TRUE, n_inputs = 1L) {
   s <- dataset$structure
   idx <- map_structure(s, function(l, k) k - 1L)
-  batched <- all(vapply(flatten_structure(s), function(l) length(l$shape) >= 1, logical(1)))
+  batched <- all(vapply(flatten_structure(s), function(l) length(l$shape) >= 1, logical(1))) &&
+    dataset_has_op(dataset$spec, "batch")
   if (!batched)
     stop(fn, "(): the dataset's elements are not batched; add dataset_batch() (elements are ",
          dataset_shapes_text(s), ")", call. = FALSE)

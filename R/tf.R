@@ -90,10 +90,10 @@ new_trace <- function(input_specs) {
 
 sym_tensor <- function(trace, id, dtype, shape) {
   structure(list(id = as.integer(id), dtype = dtype, shape = as_shape(shape), trace = trace),
-            class = "kerasnative_tensor")
+            class = "kerasnative_data_tensor")
 }
 
-is_sym <- function(x) inherits(x, "kerasnative_tensor")
+is_sym <- function(x) inherits(x, "kerasnative_data_tensor")
 
 # Append a node; returns symbolic tensors for its outputs.
 add_node <- function(trace, op, inputs, attrs = list(), outs) {
@@ -119,13 +119,13 @@ check_tensor <- function(x, fn) {
 }
 
 #' @export
-print.kerasnative_tensor <- function(x, ...) {
+print.kerasnative_data_tensor <- function(x, ...) {
   cat(sprintf("<tf.Tensor (symbolic) shape=%s dtype=%s>\n", shape_text(x$shape), x$dtype))
   invisible(x)
 }
 
 #' @export
-Ops.kerasnative_tensor <- function(e1, e2) {
+Ops.kerasnative_data_tensor <- function(e1, e2) {
   fn <- switch(.Generic, "+" = "add", "-" = "sub", "*" = "mul", "/" = "div",
                stop("operator ", .Generic, " is not supported on dataset tensors (supported: + - * /)",
                     call. = FALSE))

@@ -15,7 +15,7 @@ cands <- c(if (nzchar(shared)) c(file.path(shared, "mnist"), file.path(shared, "
            file.path("..", "shared", "testdata", "mnist"), file.path("..", "..", "shared", "testdata", "mnist"))
 home <- tempfile("kerashome"); dir.create(file.path(home, "datasets"), recursive = TRUE)
 src <- Filter(function(d) file.exists(file.path(d, "train-images-idx3-ubyte.gz")), cands)
-if (length(src)) file.copy(list.files(src[1], pattern = "ubyte", full.names = TRUE), file.path(home, "datasets"))
+if (length(src)) invisible(file.copy(list.files(src[1], pattern = "ubyte", full.names = TRUE), file.path(home, "datasets")))
 Sys.setenv(KERAS_HOME = home); options(kerasnative.offline = TRUE)
 mnist <- suppressWarnings(dataset_mnist())
 x <- mnist$train$x; y <- mnist$train$y

@@ -182,13 +182,14 @@ class ParallelMapIterator : public Iterator {
   bool next(Element& out) override {
     for (;;) {
       if (cur_ && pos_ < cur_->elems.size()) {
-        out = std::move(cur_->elems[pos_++]);
+        std::swap(out, cur_->elems[pos_++]);  // the caller's old element goes back to the workers
         return true;
       }
       if (cur_) {
         if (cur_->error) { auto e = cur_->error; cur_.reset(); done_ = true; std::rethrow_exception(e); }
         if (cur_->last) { cur_.reset(); done_ = true; return false; }
-        cur_.reset();
+        std::lock_guard<std::mutex> lk(mu_);
+        free_.push_back(std::move(cur_));
       }
       if (done_) return false;
       std::unique_lock<std::mutex> lk(mu_);
@@ -210,12 +211,18 @@ class ParallelMapIterator : public Iterator {
   void work() {
     GraphExecutor ex(*g_);
     for (;;) {
-      auto chunk = std::make_unique<Chunk>();
+      std::unique_ptr<Chunk> chunk;
       uint64_t seq;
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return stop_ || input_done_ || next_seq_ - consumed_ < max_inflight_; });
         if (stop_ || input_done_) return;
+        if (!free_.empty()) {
+          chunk = std::move(free_.back());
+          free_.pop_back();
+        } else {
+          chunk = std::make_unique<Chunk>();
+        }
         seq = next_seq_++;
         // read under the lock: input order == sequence order
         size_t n = 0;
@@ -257,6 +264,7 @@ class ParallelMapIterator : public Iterator {
   bool stop_ = false, input_done_ = false;
   uint64_t next_seq_ = 0, consumed_ = 0;
   std::map<uint64_t, std::unique_ptr<Chunk>> ready_;
+  std::vector<std::unique_ptr<Chunk>> free_;  // consumed chunks, reused with their buffers
   // consumer side
   std::unique_ptr<Chunk> cur_;
   size_t pos_ = 0;
@@ -291,9 +299,8 @@ class ShuffleIterator : public Iterator {
     }
     if (buf_.empty()) return false;
     const size_t k = static_cast<size_t>(rng_.below(buf_.size()));
-    out = std::move(buf_[k]);
+    std::swap(out, buf_[k]);  // the caller's old element is refilled (buffer reuse)
     if (!in_done_) {
-      buf_[k] = Element();
       if (in_->next(buf_[k])) return true;
       in_done_ = true;
     }
@@ -442,7 +449,8 @@ class PrefetchIterator : public Iterator {
     std::unique_lock<std::mutex> lk(mu_);
     cv_.wait(lk, [&] { return !q_.empty() || finished_; });
     if (!q_.empty()) {
-      out = std::move(q_.front());
+      std::swap(out, q_.front());
+      if (free_.size() < size_ + 1) free_.push_back(std::move(q_.front()));
       q_.pop_front();
       lk.unlock();
       cv_.notify_all();
@@ -461,6 +469,10 @@ class PrefetchIterator : public Iterator {
           if (stop_) break;
         }
         Element e;
+        {
+          std::lock_guard<std::mutex> lk(mu_);
+          if (!free_.empty()) { e = std::move(free_.back()); free_.pop_back(); }
+        }
         if (!in_->next(e)) break;
         {
           std::lock_guard<std::mutex> lk(mu_);
@@ -484,6 +496,7 @@ class PrefetchIterator : public Iterator {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Element> q_;
+  std::vector<Element> free_;  // elements handed back by the consumer, reused
   bool stop_ = false, finished_ = false;
   std::exception_ptr error_;
 };

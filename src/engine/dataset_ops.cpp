@@ -81,6 +81,7 @@ struct GraphExecutor::Impl {
   // parse_example state, per node (empty for other ops)
   std::vector<std::unique_ptr<ExampleSpecParser>> parsers;
   std::vector<float> tmp_;          // (numel,) scratch
+  std::vector<Value> spare_;        // (n_outputs,) recycled component buffers
   std::vector<std::vector<FeatureOut>> feats;
 
   explicit Impl(const MapGraph& graph) : g(graph) {
@@ -371,13 +372,16 @@ struct GraphExecutor::Impl {
         case Identity: copy_value(in(node, 0), out); break;
       }
     }
-    std::vector<Value> res(g.outputs.size());
+    // Outputs are swapped out of the node buffers; the element's old
+    // components come back as buffers for the next run (recycling capacity).
+    std::vector<Value>& res = spare_;
+    res.resize(g.outputs.size());
     for (size_t k = 0; k < g.outputs.size(); ++k) {
       const int id = g.outputs[k];
       bool again = false;  // the same value returned twice: copy all but the last
       for (size_t q = k + 1; q < g.outputs.size(); ++q) again = again || g.outputs[q] == id;
       if (id < g.n_inputs || again) copy_value(*val[id], res[k]);
-      else res[k] = std::move(own[id]);  // buffer regrows on the next run
+      else std::swap(res[k], own[id]);
     }
     el.comps.swap(res);
   }
