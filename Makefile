@@ -3,7 +3,7 @@
 R ?= R
 RSCRIPT ?= Rscript
 PKG := kerasnative
-LIB ?= $(CURDIR)/build/lib
+LIB ?= $(CURDIR)/_build/lib
 CXXTEST = g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats -Isrc/formats/proto
 CPP_LIBS = $(shell pkg-config --libs protobuf hdf5 zlib 2>/dev/null) -pthread
 CPP_CFLAGS = $(shell pkg-config --cflags protobuf hdf5 zlib 2>/dev/null)
@@ -27,20 +27,20 @@ install: deps
 
 # Standalone C++ tests of src/engine and src/formats (no R), one binary per tests/cpp/test_*.cpp.
 CPP_SRC := $(wildcard src/engine/*.cpp src/formats/*.cpp)
-CPP_OBJ := $(patsubst src/%.cpp,build/cpp/obj/%.o,$(CPP_SRC)) build/cpp/obj/example.pb.o
-CPP_TESTS := $(patsubst tests/cpp/%.cpp,build/cpp/%,$(wildcard tests/cpp/test_*.cpp))
+CPP_OBJ := $(patsubst src/%.cpp,_build/cpp/obj/%.o,$(CPP_SRC)) _build/cpp/obj/example.pb.o
+CPP_TESTS := $(patsubst tests/cpp/%.cpp,_build/cpp/%,$(wildcard tests/cpp/test_*.cpp))
 
-build/cpp/proto/example.pb.cc: src/formats/proto/example.proto
-	@mkdir -p build/cpp/proto
-	protoc --cpp_out=build/cpp/proto -Isrc/formats/proto $<
-build/cpp/obj/example.pb.o: build/cpp/proto/example.pb.cc
+_build/cpp/proto/example.pb.cc: src/formats/proto/example.proto
+	@mkdir -p _build/cpp/proto
+	protoc --cpp_out=_build/cpp/proto -Isrc/formats/proto $<
+_build/cpp/obj/example.pb.o: _build/cpp/proto/example.pb.cc
 	@mkdir -p $(dir $@)
-	$(CXXTEST) $(CPP_CFLAGS) -Ibuild/cpp/proto -c $< -o $@
-build/cpp/obj/%.o: src/%.cpp $(wildcard src/engine/*.h src/formats/*.h) build/cpp/proto/example.pb.cc
+	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp/proto -c $< -o $@
+_build/cpp/obj/%.o: src/%.cpp $(wildcard src/engine/*.h src/formats/*.h) _build/cpp/proto/example.pb.cc
 	@mkdir -p $(dir $@)
-	$(CXXTEST) $(CPP_CFLAGS) -Ibuild/cpp/proto -c $< -o $@
-build/cpp/test_%: tests/cpp/test_%.cpp tests/cpp/harness.h $(CPP_OBJ)
-	$(CXXTEST) $(CPP_CFLAGS) -Ibuild/cpp/proto $< $(CPP_OBJ) -o $@ $(CPP_LIBS)
+	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp/proto -c $< -o $@
+_build/cpp/test_%: tests/cpp/test_%.cpp tests/cpp/harness.h $(CPP_OBJ)
+	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp/proto $< $(CPP_OBJ) -o $@ $(CPP_LIBS)
 
 test-cpp: deps
 	@$(MAKE) --no-print-directory -j2 $(CPP_TESTS)
@@ -52,15 +52,17 @@ test-r: install
 test: test-cpp test-r
 
 check: docs
-	rm -rf build/check && mkdir -p build/check
-	cd build/check && $(R) CMD build ../.. && _R_CHECK_FORCE_SUGGESTS_=false $(R) CMD check --as-cran --no-manual $(PKG)_*.tar.gz
+	@# tools R CMD check --as-cran looks for (checkbashisms for configure, qpdf for PDFs)
+	@dpkg -s devscripts qpdf >/dev/null 2>&1 || (apt-get install -y -qq --no-install-recommends devscripts qpdf >/dev/null)
+	rm -rf _build/check && mkdir -p _build/check
+	cd _build/check && $(R) CMD build ../.. && _R_CHECK_FORCE_SUGGESTS_=false $(R) CMD check --as-cran --no-manual $(PKG)_*.tar.gz
 
 bench: install
 	sh bench/run.sh
 
 demo: install
-	R_LIBS=$(LIB) $(RSCRIPT) inst/demo/demo.R
+	R_LIBS=$(LIB) $(RSCRIPT) inst/scripts/demo.R
 
 clean:
-	rm -rf build src/*.o src/*.so src/engine/*.o src/formats/*.o src/formats/proto/*.o src/Makevars \
+	rm -rf _build src/*.o src/*.so src/engine/*.o src/formats/*.o src/formats/proto/*.o src/Makevars \
 	  src/formats/proto/*.pb.*

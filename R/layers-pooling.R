@@ -30,6 +30,8 @@ layer_max_pooling_2d <- function(object, pool_size = c(2L, 2L), strides = NULL, 
 
 #' Average pooling operation for spatial data
 #' @inheritParams layer_max_pooling_2d
+#' @param input_shape Input shape (without the batch size) when used as the
+#'   first layer of a Sequential model.
 #' @examples
 #' model <- keras_model_sequential() %>%
 #'   layer_average_pooling_2d(pool_size = 2, input_shape = c(8, 8, 1))

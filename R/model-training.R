@@ -160,7 +160,7 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
     params = list(batch_size = plan$batch_size, epochs = epochs, steps = plan$steps,
                   samples = plan$samples, verbose = verbose, do_validation = do_val,
                   validation_samples = plan$validation_samples, metrics = all_names),
-    metrics = setNames(rep(list(numeric(0)), length(all_names)), all_names)),
+    metrics = stats::setNames(rep(list(numeric(0)), length(all_names)), all_names)),
     class = "keras_training_history")
   cbs <- normalize_callbacks(callbacks)
   run_callbacks(cbs, "on_train_begin", list())

@@ -1,4 +1,4 @@
-# Input pipeline benchmark (make install; R_LIBS=build/lib Rscript bench/bench_pipeline.R).
+# Input pipeline benchmark (make install; R_LIBS=_build/lib Rscript bench/bench_pipeline.R).
 # 1. Writes the 60,000 MNIST training images as tf.train.Examples (image_raw
 #    uint8 bytes + int64 label, as in the Keras mnist_tfrecord example).
 # 2. Pipeline alone: read + CRC + parse + decode_raw + cast/scale + reshape +

@@ -4,7 +4,7 @@
 # Usage: bench/run.sh [MODELS] [THREADS] [REPS]
 set -e
 cd "$(dirname "$0")/.."
-MODELS=${1:-"M2 M1"}
+MODELS=${1:-"M2 M1 M3 M4"}
 THREADS=${2:-2}
 REPS=${3:-3}
 REF=../shared/bench/torch_models.py
@@ -14,5 +14,8 @@ for m in $MODELS; do
   else
     echo "# PyTorch reference not available (apt-get install python3-torch python3-numpy dataset-fashion-mnist)"
   fi
-  R_LIBS=build/lib Rscript bench/bench_models.R "$m" "$THREADS" "$REPS"
+  R_LIBS=_build/lib Rscript bench/bench_models.R "$m" "$THREADS" "$REPS"
 done
+# Input pipeline (TFRecord vs arrays) and its memory bound.
+R_LIBS=_build/lib Rscript bench/bench_pipeline.R
+R_LIBS=_build/lib Rscript bench/bench_memory.R 2

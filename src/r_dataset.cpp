@@ -108,13 +108,6 @@ SEXP value_to_r(const kn::Value& v) {
 
 std::vector<int> idx_vec(IntegerVector v) { return std::vector<int>(v.begin(), v.end()); }
 
-void start_bar(ProgressRun& pr, int verbose, bool dynamic) {
-  if (verbose > 0) {
-    pr.bar = std::make_unique<kn::Progbar>(pr.target, verbose, dynamic, r_sink);
-    pr.bar->start(now_s());
-  }
-}
-
 }  // namespace
 
 // [[Rcpp::export]]
@@ -201,7 +194,7 @@ List cpp_dataset_fit_epoch(SEXP model, SEXP iterator, IntegerVector x_idx, Integ
   pr.hold_last = true;
   const bool unknown = pr.target <= 0;  // first pass without steps: show the bar at the end
   const double t0 = now_s();
-  if (!unknown) start_bar(pr, verbose, dynamic);
+  if (!unknown) pr.start(pr.target, verbose, dynamic);
   auto inner = pr.callback();
   kn::BatchCallback cb = [&](int64_t, const std::vector<double>& v) { return inner(src.steps(), v); };
   bool stopped = false;
@@ -237,7 +230,7 @@ List cpp_dataset_evaluate(SEXP model, SEXP iterator, IntegerVector x_idx, Intege
   ProgressRun pr;
   pr.names = m.metric_names();
   pr.target = steps > 0 ? static_cast<int64_t>(steps) : 0;
-  start_bar(pr, verbose, dynamic);
+  pr.start(pr.target, verbose, dynamic);
   auto inner = pr.callback();
   kn::BatchCallback cb = [&](int64_t, const std::vector<double>& v) { return inner(src.steps(), v); };
   bool stopped = false;
@@ -254,7 +247,7 @@ List cpp_dataset_predict(SEXP model, SEXP iterator, IntegerVector x_idx, double 
   kn::DatasetBatchSource src(*h.it, idx_vec(x_idx), {}, -1, static_cast<int64_t>(steps), &m);
   ProgressRun pr;
   pr.target = steps > 0 ? static_cast<int64_t>(steps) : 0;
-  start_bar(pr, verbose, dynamic);
+  pr.start(pr.target, verbose, dynamic);
   auto inner = pr.callback();
   kn::BatchCallback cb = [&](int64_t, const std::vector<double>& v) { return inner(src.steps(), v); };
   bool stopped = false;

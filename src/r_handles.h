@@ -63,6 +63,14 @@ struct ProgressRun {
   bool hold_last = false;  // leave the final line to the caller (validation metrics)
   int64_t target = 0;
   bool user_stop = false;
+  // Show a progress bar (verbose 1 or 2) of `n` samples or steps.
+  void start(int64_t n, int verbose, bool dynamic) {
+    target = n;
+    if (verbose > 0) {
+      bar = std::make_unique<kn::Progbar>(n, verbose, dynamic, r_sink);
+      bar->start(now_s());
+    }
+  }
   kn::BatchCallback callback() {
     return [this](int64_t seen, const std::vector<double>& v) {
       if (bar && !(hold_last && seen >= target)) {

@@ -259,12 +259,8 @@ List cpp_model_fit_epoch(SEXP model, SEXP data, IntegerVector indices, int batch
   auto ph = std::make_unique<ProgressHolder>();
   ProgressRun& pr = ph->run;
   pr.names = m.metric_names();
-  pr.target = indices.size();
   pr.hold_last = true;
-  if (verbose > 0) {
-    pr.bar = std::make_unique<kn::Progbar>(pr.target, verbose, dynamic, r_sink);
-    pr.bar->start(now_s());
-  }
+  pr.start(indices.size(), verbose, dynamic);
   bool stopped = false;
   std::vector<double> v = m.train_epoch(src, seed_of(seed), pr.callback(), stopped);
   List out = List::create(_["values"] = named_values(pr.names, v), _["stopped"] = stopped || pr.user_stop,
@@ -288,18 +284,21 @@ void cpp_progress_finish(SEXP progress, Nullable<List> extra) {
   pr.bar->update(pr.pending_seen, pr.pending, now_s(), true);
 }
 
+namespace {
+// All samples of `data`, in order.
+kn::ArraySource in_order(kn::ArrayData& data, int batch_size) {
+  std::vector<int64_t> order(static_cast<size_t>(data.n()));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  return kn::ArraySource(data, std::move(order), batch_size);
+}
+}  // namespace
+
 // [[Rcpp::export]]
 List cpp_model_evaluate(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic) {
   kn::Model& m = model_of(model);
-  std::vector<int64_t> order(static_cast<size_t>(data_of(data).n()));
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-  kn::ArraySource src(data_of(data), std::move(order), batch_size);
+  kn::ArraySource src = in_order(data_of(data), batch_size);
   ProgressRun pr;
-  pr.target = data_of(data).n();
-  if (verbose > 0) {
-    pr.bar = std::make_unique<kn::Progbar>(pr.target, verbose, dynamic, r_sink);
-    pr.bar->start(now_s());
-  }
+  pr.start(data_of(data).n(), verbose, dynamic);
   bool stopped = false;
   std::vector<double> v = m.evaluate(src, pr.callback(), stopped);
   if (stopped || pr.user_stop) stop("evaluation interrupted");
@@ -309,15 +308,9 @@ List cpp_model_evaluate(SEXP model, SEXP data, int batch_size, int verbose, bool
 // [[Rcpp::export]]
 List cpp_model_predict(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic) {
   kn::Model& m = model_of(model);
-  std::vector<int64_t> order(static_cast<size_t>(data_of(data).n()));
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-  kn::ArraySource src(data_of(data), std::move(order), batch_size);
+  kn::ArraySource src = in_order(data_of(data), batch_size);
   ProgressRun pr;
-  pr.target = data_of(data).n();
-  if (verbose > 0) {
-    pr.bar = std::make_unique<kn::Progbar>(pr.target, verbose, dynamic, r_sink);
-    pr.bar->start(now_s());
-  }
+  pr.start(data_of(data).n(), verbose, dynamic);
   bool stopped = false;
   std::vector<kn::Tensor> outs = m.predict(src, pr.callback(), stopped);
   if (stopped || pr.user_stop) stop("prediction interrupted");

@@ -1,5 +1,4 @@
 // RcppParallel backend for the engine's parallel_for (workers never touch R).
-#include <RcppParallel.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
