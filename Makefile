@@ -35,12 +35,14 @@ _build/cpp/proto/example.pb.cc: src/formats/proto/example.proto
 	protoc --cpp_out=_build/cpp/proto -Isrc/formats/proto $<
 _build/cpp/obj/example.pb.o: _build/cpp/proto/example.pb.cc
 	@mkdir -p $(dir $@)
-	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp/proto -c $< -o $@
+	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
 _build/cpp/obj/%.o: src/%.cpp $(wildcard src/engine/*.h src/formats/*.h) _build/cpp/proto/example.pb.cc
 	@mkdir -p $(dir $@)
-	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp/proto -c $< -o $@
+	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
 _build/cpp/test_%: tests/cpp/test_%.cpp tests/cpp/harness.h $(CPP_OBJ)
-	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp/proto $< $(CPP_OBJ) -o $@ $(CPP_LIBS)
+	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto $< $(CPP_OBJ) -o $@ $(CPP_LIBS)
+
+.SECONDARY:
 
 test-cpp: deps
 	@$(MAKE) --no-print-directory -j2 $(CPP_TESTS)
