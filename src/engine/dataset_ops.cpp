@@ -382,6 +382,13 @@ struct GraphExecutor::Impl {
       for (size_t q = k + 1; q < g.outputs.size(); ++q) again = again || g.outputs[q] == id;
       if (id < g.n_inputs || again) copy_value(*val[id], res[k]);
       else std::swap(res[k], own[id]);
+      // An output keeps only the storage of its own dtype: recycled buffers
+      // may still hold an old record, which would double what shuffle
+      // buffers keep in memory.
+      Value& r = res[k];
+      if (r.dtype != DType::Float32) std::vector<float>().swap(r.f);
+      if (r.dtype != DType::String) std::vector<std::string>().swap(r.s);
+      if (!dtype_is_int(r.dtype)) std::vector<int64_t>().swap(r.i);
     }
     el.comps.swap(res);
   }
