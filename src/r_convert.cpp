@@ -1,6 +1,8 @@
 // The one place where R objects become engine values and back.
 #include "r_convert.h"
 
+#include "parallel.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -19,21 +21,22 @@ void colmajor_to_rowmajor(const kn::Shape& dims, float* dst, Get get) {
   std::vector<int64_t> idx(dims.size() > 1 ? dims.size() - 1 : 0, 0);
   std::vector<int64_t> stride(idx.size(), 1);  // row-major strides of trailing dims
   for (int64_t k = static_cast<int64_t>(idx.size()) - 2; k >= 0; --k) stride[k] = stride[k + 1] * dims[k + 2];
+  // Blocks of 64 samples, converted in parallel (plain memory, no R API).
   const int64_t block = 64;
-  for (int64_t i0 = 0; i0 < n; i0 += block) {
-    const int64_t i1 = std::min(n, i0 + block);
-    std::fill(idx.begin(), idx.end(), 0);
+  kn::parallel_for(kn::n_chunks(n, block), [&](int64_t b) {
+    const int64_t i0 = b * block, i1 = std::min(n, i0 + block);
+    std::vector<int64_t> pos(idx.size(), 0);
     int64_t off = 0;
     for (int64_t t = 0; t < row; ++t) {
       const int64_t src = t * n;
       for (int64_t i = i0; i < i1; ++i) dst[i * row + off] = get(src + i);
-      for (size_t k = 0; k < idx.size(); ++k) {  // increment R-order counter
-        if (++idx[k] < dims[k + 1]) { off += stride[k]; break; }
+      for (size_t k = 0; k < pos.size(); ++k) {  // increment R-order counter
+        if (++pos[k] < dims[k + 1]) { off += stride[k]; break; }
         off -= stride[k] * (dims[k + 1] - 1);
-        idx[k] = 0;
+        pos[k] = 0;
       }
     }
-  }
+  });
 }
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "tensor.h"
+#include "vec_ops.h"
 
 namespace kn {
 
@@ -49,7 +50,7 @@ void activation_forward(Activation a, float* x, int64_t rows, int64_t cols) {
   switch (a) {
     case Activation::Linear: return;
     case Activation::Relu:
-      for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.0f);  // branch-free (maxss)
+      vec::relu(x, n);
       return;
     case Activation::Sigmoid:
       for (int64_t i = 0; i < n; ++i) x[i] = 1.0f / (1.0f + std::exp(-x[i]));
@@ -96,7 +97,7 @@ void activation_backward(Activation a, const float* y, const float* dy, float* d
       if (dx != dy) std::copy(dy, dy + n, dx);
       return;
     case Activation::Relu:
-      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * static_cast<float>(y[i] > 0.0f);  // branch-free
+      vec::relu_backward(y, dy, dx, n);
       return;
     case Activation::Sigmoid:
       for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (1.0f - y[i]);

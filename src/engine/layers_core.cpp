@@ -6,6 +6,7 @@
 #include "initializers.h"
 #include "layer.h"
 #include "parallel.h"
+#include "vec_ops.h"
 
 namespace kn {
 
@@ -142,11 +143,7 @@ class Dropout : public Layer {
     const uint64_t key = ctx.step_key;
     parallel_for(n_chunks(n, grain), [&](int64_t c) {
       const int64_t lo = c * grain, hi = std::min(n, lo + grain);
-      for (int64_t i = lo; i < hi; ++i) {
-        float m = uniform_at(key, static_cast<uint64_t>(i)) < keep ? scale : 0.0f;
-        mask.data[i] = m;
-        out.data[i] = x.data[i] * m;
-      }
+      vec::dropout(x.ptr(), out.ptr(), mask.ptr(), lo, hi, key, keep, scale);
     });
   }
 

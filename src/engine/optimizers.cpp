@@ -2,6 +2,7 @@
 #include "optimizers.h"
 
 #include "parallel.h"
+#include "vec_ops.h"
 
 #include <algorithm>
 #include <cctype>
@@ -178,19 +179,7 @@ class SGD : public KerasOptimizer {
       const float* g = grads[k];          // param shape
       const int64_t n = params[k]->value.size();
       const float mu = momentum;
-      if (nesterov) {
-        for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
-          const float v = mu * m[j] - lr_t * g[j];
-          m[j] = v;
-          p[j] = (p[j] + mu * v) - lr_t * g[j];
-        } });
-      } else {
-        for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
-          const float v = mu * m[j] - lr_t * g[j];
-          m[j] = v;
-          p[j] = p[j] + v;
-        } });
-      }
+      for_chunks(n, [&](int64_t lo, int64_t hi) { vec::sgd_momentum(p + lo, m + lo, g + lo, hi - lo, mu, lr_t, nesterov); });
     }
   }
 };
@@ -231,11 +220,7 @@ class RMSprop : public KerasOptimizer {
       float* a = accumulators[k].ptr();    // param shape
       const float* g = grads[k];           // param shape
       const int64_t n = params[k]->value.size();
-      for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
-        const float na = rho * a[j] + one_minus_rho * (g[j] * g[j]);
-        a[j] = na;
-        p[j] = p[j] - (lr_t * g[j]) / (std::sqrt(na) + eps);
-      } });
+      for_chunks(n, [&](int64_t lo, int64_t hi) { vec::rmsprop(p + lo, a + lo, g + lo, hi - lo, rho, one_minus_rho, lr_t, eps); });
     }
   }
 };
@@ -290,26 +275,10 @@ class Adam : public KerasOptimizer {
       float* v = vs[k].ptr();             // param shape
       const float* g = grads[k];          // param shape
       const int64_t n = params[k]->value.size();
-      if (amsgrad) {
-        float* vh = vhats[k].ptr();  // param shape
-        for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
-          const float mt = beta_1 * m[j] + omb1 * g[j];
-          const float vt = beta_2 * v[j] + omb2 * (g[j] * g[j]);
-          const float vht = std::max(vh[j], vt);
-          m[j] = mt;
-          v[j] = vt;
-          vh[j] = vht;
-          p[j] = p[j] - (lr_t * mt) / (std::sqrt(vht) + eps);
-        } });
-      } else {
-        for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
-          const float mt = beta_1 * m[j] + omb1 * g[j];
-          const float vt = beta_2 * v[j] + omb2 * (g[j] * g[j]);
-          m[j] = mt;
-          v[j] = vt;
-          p[j] = p[j] - (lr_t * mt) / (std::sqrt(vt) + eps);
-        } });
-      }
+      float* vh = amsgrad ? vhats[k].ptr() : nullptr;  // param shape when amsgrad
+      for_chunks(n, [&](int64_t lo, int64_t hi) {
+        vec::adam(p + lo, m + lo, v + lo, vh ? vh + lo : nullptr, g + lo, hi - lo, beta_1, omb1, beta_2, omb2, lr_t, eps);
+      });
     }
   }
 };
@@ -347,11 +316,7 @@ class Adagrad : public KerasOptimizer {
       float* a = accumulators[k].ptr();   // param shape
       const float* g = grads[k];          // param shape
       const int64_t n = params[k]->value.size();
-      for_chunks(n, [&](int64_t lo, int64_t hi) { for (int64_t j = lo; j < hi; ++j) {
-        const float na = a[j] + g[j] * g[j];
-        a[j] = na;
-        p[j] = p[j] - (lr_t * g[j]) / (std::sqrt(na) + eps);
-      } });
+      for_chunks(n, [&](int64_t lo, int64_t hi) { vec::adagrad(p + lo, a + lo, g + lo, hi - lo, lr_t, eps); });
     }
   }
 };
