@@ -33,9 +33,8 @@ layer_conv_2d <- function(object, filters, kernel_size, strides = c(1L, 1L), pad
                           kernel_constraint = NULL, bias_constraint = NULL, input_shape = NULL,
                           batch_input_shape = NULL, batch_size = NULL, dtype = NULL, name = NULL,
                           trainable = NULL, weights = NULL) {
-  check_unsupported(kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
-                    activity_regularizer = activity_regularizer,
-                    kernel_constraint = kernel_constraint, bias_constraint = bias_constraint)
+  check_no_penalties(kernel_regularizer, bias_regularizer, activity_regularizer,
+                     kernel_constraint, bias_constraint)
   check_data_format(data_format, "layer_conv_2d")
   res <- create_layer("Conv2D", if (missing(object)) NULL else object,
     list(name = name, filters = as.integer(filters), kernel_size = pair(kernel_size),
@@ -63,9 +62,8 @@ layer_conv_1d <- function(object, filters, kernel_size, strides = 1L, padding = 
                           bias_constraint = NULL, input_shape = NULL, batch_input_shape = NULL,
                           batch_size = NULL, dtype = NULL, name = NULL, trainable = NULL,
                           weights = NULL) {
-  check_unsupported(kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
-                    activity_regularizer = activity_regularizer,
-                    kernel_constraint = kernel_constraint, bias_constraint = bias_constraint)
+  check_no_penalties(kernel_regularizer, bias_regularizer, activity_regularizer,
+                     kernel_constraint, bias_constraint)
   res <- create_layer("Conv1D", if (missing(object)) NULL else object,
     list(name = name, filters = as.integer(filters), kernel_size = as_int_list(kernel_size),
          strides = as_int_list(strides), padding = tolower(padding),

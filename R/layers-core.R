@@ -4,6 +4,14 @@ check_unsupported <- function(...) {
     stop("`", nm, "` is not supported by kerasnative yet", call. = FALSE)
 }
 
+# Regularizers and constraints of Dense/Conv layers (not supported yet).
+check_no_penalties <- function(kernel_regularizer, bias_regularizer, activity_regularizer,
+                               kernel_constraint, bias_constraint) {
+  check_unsupported(kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
+                    activity_regularizer = activity_regularizer,
+                    kernel_constraint = kernel_constraint, bias_constraint = bias_constraint)
+}
+
 #' Add a densely-connected NN layer to an output
 #'
 #' `output = activation(dot(input, kernel) + bias)`.
@@ -41,9 +49,8 @@ layer_dense <- function(object, units, activation = NULL, use_bias = TRUE,
                         bias_constraint = NULL, input_shape = NULL, batch_input_shape = NULL,
                         batch_size = NULL, dtype = NULL, name = NULL, trainable = NULL,
                         weights = NULL) {
-  check_unsupported(kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
-                    activity_regularizer = activity_regularizer,
-                    kernel_constraint = kernel_constraint, bias_constraint = bias_constraint)
+  check_no_penalties(kernel_regularizer, bias_regularizer, activity_regularizer,
+                     kernel_constraint, bias_constraint)
   if (missing(units) || !is.numeric(units) || length(units) != 1 || units < 1)
     stop("layer_dense(): `units` must be a positive integer", call. = FALSE)
   layer <- create_layer("Dense", if (missing(object)) NULL else object,

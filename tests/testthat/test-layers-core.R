@@ -94,3 +94,9 @@ test_that("layers called without an object return reusable layer objects", {
                sweep(xa %*% w[[1]], 2, w[[2]], "+") + sweep(xb %*% w[[1]], 2, w[[2]], "+"),
                tolerance = 1e-5)
 })
+
+test_that("unsupported arguments are refused by name", {
+  expect_error(layer_dense(units = 2, kernel_regularizer = "l2"), "`kernel_regularizer` is not supported")
+  expect_error(layer_conv_2d(filters = 2, kernel_size = 3, bias_constraint = "max_norm"),
+               "`bias_constraint` is not supported")
+})
