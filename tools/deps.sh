@@ -4,7 +4,8 @@
 set -e
 PKGS="r-base-dev r-cran-rcpp r-cran-rcppeigen r-cran-rcppparallel r-cran-jsonlite r-cran-magrittr
 r-cran-testthat r-cran-roxygen2 r-cran-knitr r-cran-rmarkdown r-cran-ggplot2 r-cran-withr
-libprotobuf-dev protobuf-compiler libhdf5-dev zlib1g-dev pkg-config python3-h5py pandoc"
+libprotobuf-dev protobuf-compiler libhdf5-dev zlib1g-dev pkg-config python3-h5py pandoc
+dataset-fashion-mnist"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
