@@ -60,6 +60,7 @@ check: docs
 	cd _build/check && $(R) CMD build ../.. && _R_CHECK_FORCE_SUGGESTS_=false $(R) CMD check --as-cran --no-manual $(PKG)_*.tar.gz
 
 bench: install
+	@dpkg -s python3-torch python3-numpy >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends python3-torch python3-numpy >/dev/null
 	sh bench/run.sh
 
 demo: install

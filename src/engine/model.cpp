@@ -99,7 +99,14 @@ void Model::check_data(const std::vector<Shape>& xs, const std::vector<Shape>& y
       throw Error("x and y have different numbers of samples: x has " + std::to_string(n) +
                   ", y has " + std::to_string(ys[k][0]));
     Shape got(ys[k].begin() + 1, ys[k].end());
-    if (compiled()) losses_[k]->check_target(graph.nodes[graph.outputs[k]].shape, got, ys[k][0]);
+    if (!compiled()) continue;
+    const Node& out = graph.nodes[graph.outputs[k]];
+    try {
+      losses_[k]->check_target(out.shape, got, ys[k][0]);
+    } catch (const Error& e) {  // name the output layer, as Keras's target check does
+      throw Error("output '" + (out.layer ? out.layer->name : out.input_name) + "': " + e.what() +
+                  (out.shape.size() > 1 ? " (a Flatten layer may be missing before the Dense layers)" : ""));
+    }
   }
 }
 

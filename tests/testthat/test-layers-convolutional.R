@@ -151,3 +151,13 @@ test_that("the seed-000 CNN built with the functional API trains above chance", 
   res <- evaluate(model, xt, yt, verbose = 0)
   expect_gt(res$acc, 0.7)
 })
+
+test_that("a Dense stack on a 4-D tensor without Flatten is reported at fit time, naming the output", {
+  m <- keras_model_sequential() %>%
+    layer_conv_2d(filters = 2, kernel_size = 3, input_shape = c(6, 6, 1)) %>%
+    layer_dense(units = 3, activation = "softmax", name = "out")
+  expect_equal(unlist(m$output_shape), c(4, 4, 3))
+  m %>% compile(loss = "categorical_crossentropy", optimizer = "sgd")
+  expect_error(fit(m, array(runif(72), c(2, 6, 6, 1)), to_categorical(c(0, 2), 3), verbose = 0),
+               "output 'out'.*\\(2, 3\\).*\\(None, 4, 4, 3\\).*Flatten")
+})
