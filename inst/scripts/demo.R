@@ -20,9 +20,15 @@ n_train <- dim(mnist$train$x)[1]
 cat(sprintf("MNIST: %d training and %d test images\n", n_train, dim(mnist$test$x)[1]))
 
 # Data Preparation --------------------------------------------------------------
+# As tf.contrib's load_mnist() in the seed: the last 5,000 training images are
+# the validation set, the first 55,000 are trained on (scaled to the sample).
+n_val <- if (n_train >= 60000) 5000L else n_train %/% 12L
+train_idx <- seq_len(n_train - n_val)
+val_idx <- setdiff(seq_len(n_train), train_idx)
+n_train <- length(train_idx)
 tfrecord_file <- file.path(tempdir(), "mnist-train.tfrecords")
-write_tfrecord(list(image_raw = mnist$train$x, label = mnist$train$y), tfrecord_file,
-               as_bytes = "image_raw")
+write_tfrecord(list(image_raw = mnist$train$x[train_idx, , ], label = mnist$train$y[train_idx]),
+               tfrecord_file, as_bytes = "image_raw")
 cat(sprintf("wrote %s (%.1f MB)\n", basename(tfrecord_file), file.size(tfrecord_file) / 1e6))
 
 batch_size <- 128L
@@ -76,6 +82,8 @@ train_model %>% fit(train_data, epochs = epochs, steps_per_epoch = steps_per_epo
 weights_file <- file.path(tempdir(), "saved_wt.h5")
 train_model %>% save_model_weights_hdf5(weights_file)
 
+x_val <- array_reshape(mnist$train$x[val_idx, , ], c(length(val_idx), 28, 28, 1)) / 255
+y_val <- mnist$train$y[val_idx]
 x_test <- array_reshape(mnist$test$x, c(dim(mnist$test$x)[1], 28, 28, 1)) / 255
 y_test <- mnist$test$y
 x_test_inp <- layer_input(shape = dim(x_test)[-1])
@@ -87,5 +95,7 @@ test_model %>% compile(
   loss = "categorical_crossentropy",
   metrics = c("accuracy")
 )
+val <- test_model %>% evaluate(x_val, to_categorical(y_val, classes), verbose = 0)
+cat(sprintf("\nValidation accuracy (the seed's measure, %d images): %f", length(y_val), val$acc))
 result <- test_model %>% evaluate(x_test, to_categorical(y_test, classes), verbose = 0)
 cat(sprintf("\nTest accuracy: %f\n", result$acc))
