@@ -4,7 +4,10 @@ R ?= R
 RSCRIPT ?= Rscript
 PKG := kerasnative
 LIB ?= $(CURDIR)/_build/lib
-CXXTEST = g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats -Isrc/formats/proto
+# Engine folders, lowest first: core <- kernels <- ops <- nn <- data; formats depends on core only.
+ENGINE_DIRS := core kernels ops nn data formats
+ENGINE_INC := $(foreach d,$(ENGINE_DIRS),-Isrc/$(d)) -Isrc/formats/proto
+CXXTEST = g++ -std=c++17 -O2 -Wall $(ENGINE_INC)
 CPP_LIBS = $(shell pkg-config --libs protobuf hdf5 zlib 2>/dev/null) -pthread
 CPP_CFLAGS = $(shell pkg-config --cflags protobuf hdf5 zlib 2>/dev/null)
 
@@ -20,13 +23,13 @@ docs: deps
 install: deps
 	mkdir -p $(LIB)
 	@# R's build has no header dependencies: drop objects older than the newest header
-	@newest=$$(ls -t src/*.h src/engine/*.h src/formats/*.h 2>/dev/null | head -1); \
+	@newest=$$(ls -t src/*.h $(foreach d,$(ENGINE_DIRS),src/$(d)/*.h) 2>/dev/null | head -1); \
 	  [ -z "$$newest" ] || find src -name '*.o' ! -newer "$$newest" -delete
 	MAKEFLAGS=-j2 $(R) CMD INSTALL --no-test-load --library=$(LIB) . 2>&1 | tail -n 3
 	@test -d $(LIB)/$(PKG) || (echo "install failed" && exit 1)
 
-# Standalone C++ tests of src/engine and src/formats (no R), one binary per tests/cpp/test_*.cpp.
-CPP_SRC := $(wildcard src/engine/*.cpp src/formats/*.cpp)
+# Standalone C++ tests of the engine folders (no R), one binary per tests/cpp/test_*.cpp.
+CPP_SRC := $(wildcard $(foreach d,$(ENGINE_DIRS),src/$(d)/*.cpp))
 CPP_OBJ := $(patsubst src/%.cpp,_build/cpp/obj/%.o,$(CPP_SRC)) _build/cpp/obj/example.pb.o
 CPP_TESTS := $(patsubst tests/cpp/%.cpp,_build/cpp/%,$(wildcard tests/cpp/test_*.cpp))
 
@@ -36,7 +39,7 @@ _build/cpp/proto/example.pb.cc: src/formats/proto/example.proto
 _build/cpp/obj/example.pb.o: _build/cpp/proto/example.pb.cc
 	@mkdir -p $(dir $@)
 	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
-_build/cpp/obj/%.o: src/%.cpp $(wildcard src/engine/*.h src/formats/*.h) _build/cpp/proto/example.pb.cc
+_build/cpp/obj/%.o: src/%.cpp $(wildcard $(foreach d,$(ENGINE_DIRS),src/$(d)/*.h)) _build/cpp/proto/example.pb.cc
 	@mkdir -p $(dir $@)
 	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
 _build/cpp/test_%: tests/cpp/test_%.cpp tests/cpp/harness.h $(CPP_OBJ)
@@ -67,5 +70,5 @@ demo: install
 	R_LIBS=$(LIB) $(RSCRIPT) inst/scripts/demo.R
 
 clean:
-	rm -rf _build src/*.o src/*.so src/engine/*.o src/formats/*.o src/formats/proto/*.o src/Makevars \
+	rm -rf _build src/*.o src/*.so src/*/*.o src/formats/proto/*.o src/Makevars \
 	  src/formats/proto/*.pb.*

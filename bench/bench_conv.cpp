@@ -1,4 +1,4 @@
-// g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats bench/bench_conv.cpp src/engine/layers_conv.cpp src/engine/layers_pooling.cpp src/engine/layers_core.cpp src/engine/layer.cpp src/engine/json.cpp src/engine/activations.cpp src/engine/initializers.cpp src/engine/gemm.cpp src/engine/parallel.cpp -pthread -o /tmp/bench_conv
+// g++ -std=c++17 -O2 -Wall -Isrc/core -Isrc/kernels -Isrc/nn -Isrc/data -Isrc/formats bench/bench_conv.cpp src/nn/layers_conv.cpp src/nn/layers_pooling.cpp src/nn/layers_core.cpp src/nn/layer.cpp src/core/json.cpp src/nn/activations.cpp src/nn/initializers.cpp src/kernels/gemm.cpp src/core/parallel.cpp -pthread -o /tmp/bench_conv
 //
 // Times the seed CNN's layers per batch of 128 (forward + backward, as in
 // training): 28x28x1 -> Conv2D(32, 3x3, relu) -> MaxPooling2D(2) ->

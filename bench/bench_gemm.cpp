@@ -1,6 +1,6 @@
 // GEMM throughput for the shapes the seed models use, per kernel, 1 and 2 threads.
 // Build (R's plain flags, no -march):
-//   g++ -std=c++17 -O2 -Wall -Isrc/engine bench/bench_gemm.cpp src/engine/gemm.cpp src/engine/parallel.cpp -pthread -o /tmp/bench_gemm
+//   g++ -std=c++17 -O2 -Wall -Isrc/core -Isrc/kernels bench/bench_gemm.cpp src/kernels/gemm.cpp src/core/parallel.cpp -pthread -o /tmp/bench_gemm
 // Run: /tmp/bench_gemm [kernel...]   (default: every kernel the CPU supports)
 #include <algorithm>
 #include <chrono>

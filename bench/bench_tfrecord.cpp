@@ -1,6 +1,6 @@
 // TFRecord + tf.train.Example throughput, single-threaded.
 // Build (from the package root):
-//   protoc --proto_path=src/formats/proto --cpp_out=src/formats/proto src/formats/proto/example.proto && g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats bench/bench_tfrecord.cpp src/formats/crc32c.cpp src/formats/tfrecord.cpp src/formats/example.cpp src/formats/proto/example.pb.cc $(pkg-config --cflags --libs protobuf) -lz -o /tmp/bench_tfrecord
+//   protoc --proto_path=src/formats/proto --cpp_out=src/formats/proto src/formats/proto/example.proto && g++ -std=c++17 -O2 -Wall -Isrc/core -Isrc/kernels -Isrc/nn -Isrc/data -Isrc/formats bench/bench_tfrecord.cpp src/formats/crc32c.cpp src/formats/tfrecord.cpp src/formats/example.cpp src/formats/proto/example.pb.cc $(pkg-config --cflags --libs protobuf) -lz -o /tmp/bench_tfrecord
 // Run: /tmp/bench_tfrecord [n_records=60000]
 // Writes n MNIST-like Examples (image_raw: 784-byte bytes feature, label: int64),
 // then times read + CRC + parse (spec fast path, full walker, protobuf).

@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "../engine/tensor.h"
+#include "tensor.h"
 
 namespace kn {
 

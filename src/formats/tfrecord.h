@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../engine/tensor.h"
+#include "tensor.h"
 
 namespace kn {
 

@@ -1,4 +1,4 @@
-// g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats tests/cpp/test_conv.cpp src/engine/layers_conv.cpp src/engine/layers_pooling.cpp src/engine/layers_norm.cpp src/engine/layers_reshape.cpp src/engine/layer.cpp src/engine/json.cpp src/engine/activations.cpp src/engine/initializers.cpp src/engine/gemm.cpp src/engine/parallel.cpp -pthread -o /tmp/test_conv
+// g++ -std=c++17 -O2 -Wall -Isrc/core -Isrc/kernels -Isrc/nn -Isrc/data -Isrc/formats tests/cpp/test_conv.cpp src/nn/layers_conv.cpp src/nn/layers_pooling.cpp src/nn/layers_norm.cpp src/nn/layers_reshape.cpp src/nn/layer.cpp src/core/json.cpp src/nn/activations.cpp src/nn/initializers.cpp src/kernels/gemm.cpp src/core/parallel.cpp -pthread -o /tmp/test_conv
 //
 // Tests for the convolution-family layers (Conv2D, Conv1D, ZeroPadding2D,
 // pooling, BatchNormalization, LeakyReLU, Reshape). Forward values are checked

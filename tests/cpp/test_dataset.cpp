@@ -1,5 +1,5 @@
 // Build (from the package root): make build/cpp/test_dataset   (links all engine/format objects:
-//   g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats -Isrc/formats/proto -Ibuild/cpp/proto tests/cpp/test_dataset.cpp build/cpp/obj/*/*.o build/cpp/obj/example.pb.o $(pkg-config --libs protobuf hdf5 zlib) -pthread -o build/cpp/test_dataset)
+//   g++ -std=c++17 -O2 -Wall -Isrc/core -Isrc/kernels -Isrc/nn -Isrc/data -Isrc/formats -Isrc/formats/proto -Ibuild/cpp/proto tests/cpp/test_dataset.cpp build/cpp/obj/*/*.o build/cpp/obj/example.pb.o $(pkg-config --libs protobuf hdf5 zlib) -pthread -o build/cpp/test_dataset)
 // Run: build/cpp/test_dataset [name-filter]
 // Expected values are written out by hand or follow from the construction of the inputs.
 #include <algorithm>

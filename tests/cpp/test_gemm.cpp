@@ -1,4 +1,4 @@
-// g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats tests/cpp/test_gemm.cpp src/engine/gemm.cpp src/engine/parallel.cpp -pthread -o /tmp/test_gemm
+// g++ -std=c++17 -O2 -Wall -Isrc/core -Isrc/kernels -Isrc/nn -Isrc/data -Isrc/formats tests/cpp/test_gemm.cpp src/kernels/gemm.cpp src/core/parallel.cpp -pthread -o /tmp/test_gemm
 //
 // sgemm checked against a naive double-precision triple loop for every kernel
 // the CPU supports, all four transpose cases, odd sizes, alpha/beta variants

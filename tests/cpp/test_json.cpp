@@ -1,4 +1,4 @@
-// g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats tests/cpp/test_json.cpp src/engine/json.cpp src/engine/parallel.cpp -pthread -o /tmp/test_json
+// g++ -std=c++17 -O2 -Wall -Isrc/core -Isrc/kernels -Isrc/nn -Isrc/data -Isrc/formats tests/cpp/test_json.cpp src/core/json.cpp src/core/parallel.cpp -pthread -o /tmp/test_json
 //
 // Tests for kn::Json. Expected strings come from Python 3's json.dumps / repr
 // (computed by hand outside this project), not from this code's own output.

@@ -3,7 +3,7 @@
 // weights against independent forward passes, and write -> read round trips
 // with the attribute types Keras 2.2.4 / h5py produce.
 //
-// g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats tests/cpp/test_keras_h5.cpp src/formats/keras_h5.cpp $(pkg-config --cflags --libs hdf5) -lz -pthread -o /tmp/test_keras_h5
+// g++ -std=c++17 -O2 -Wall -Isrc/core -Isrc/kernels -Isrc/nn -Isrc/data -Isrc/formats tests/cpp/test_keras_h5.cpp src/formats/keras_h5.cpp $(pkg-config --cflags --libs hdf5) -lz -pthread -o /tmp/test_keras_h5
 #include <hdf5.h>
 #include <zlib.h>
 

@@ -1,4 +1,4 @@
-// g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats tests/cpp/test_losses.cpp src/engine/losses.cpp src/engine/metrics.cpp src/engine/parallel.cpp -pthread -o /tmp/test_losses
+// g++ -std=c++17 -O2 -Wall -Isrc/core -Isrc/kernels -Isrc/nn -Isrc/data -Isrc/formats tests/cpp/test_losses.cpp src/nn/losses.cpp src/nn/metrics.cpp src/core/parallel.cpp -pthread -o /tmp/test_losses
 //
 // Losses and the accuracy metric against hand-computed values (Keras 2.2.4 /
 // TF formulas, epsilon 1e-7) and against central differences of independent

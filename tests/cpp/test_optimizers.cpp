@@ -1,4 +1,4 @@
-// g++ -std=c++17 -O2 -Wall -Isrc/engine -Isrc/formats tests/cpp/test_optimizers.cpp src/engine/optimizers.cpp src/engine/json.cpp src/engine/parallel.cpp -pthread -o /tmp/test_optimizers
+// g++ -std=c++17 -O2 -Wall -Isrc/core -Isrc/kernels -Isrc/nn -Isrc/data -Isrc/formats tests/cpp/test_optimizers.cpp src/nn/optimizers.cpp src/core/json.cpp src/core/parallel.cpp -pthread -o /tmp/test_optimizers
 //
 // Optimizer steps against numbers computed independently in float64 from the
 // Keras 2.2.4 formulas (keras/optimizers.py) with a short Python script:

@@ -1,13 +1,13 @@
 // Pooling layers: MaxPooling2D, AveragePooling2D, MaxPooling1D,
 // GlobalMaxPooling2D, GlobalAveragePooling2D. Channels-last, TensorFlow
-// semantics: "same" padding as in conv_ref.h; padded cells never win a max and
+// semantics: "same" padding as in im2col.h; padded cells never win a max and
 // are excluded from an average's count. Max backward routes the gradient to the
 // first maximum of each window (row-major scan), recorded in Scratch.idx.
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
-#include "conv_ref.h"
+#include "im2col.h"
 #include "layer.h"
 #include "parallel.h"
 

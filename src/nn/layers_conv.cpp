@@ -13,7 +13,7 @@
 #include <mutex>
 
 #include "activations.h"
-#include "conv_ref.h"
+#include "im2col.h"
 #include "gemm.h"
 #include "initializers.h"
 #include "layer.h"
