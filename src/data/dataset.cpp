@@ -4,6 +4,7 @@
 #include "dataset.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "parallel.h"
 #include "rng.h"
 #include "tfrecord.h"
 
@@ -25,10 +27,20 @@ std::string Origin::str() const {
   return "element";
 }
 
-int dataset_default_threads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 2 : static_cast<int>(n);
+// The pipeline shares the engine's thread budget (kn_threads()): a map never
+// runs more workers than the compute pool has threads.
+int dataset_default_threads() { return num_threads(); }
+
+int dataset_map_threads(int64_t num_parallel_calls) {
+  const int64_t budget = num_threads();
+  if (num_parallel_calls < 0) return static_cast<int>(budget);
+  return static_cast<int>(std::min(num_parallel_calls, budget));
 }
+
+namespace {
+std::atomic<int> g_live_map_workers{0};  // threads owned by live ParallelMapIterators
+}
+int dataset_live_map_workers() { return g_live_map_workers.load(); }
 
 namespace {
 
@@ -141,7 +153,10 @@ class MapNode : public DatasetNode {
  public:
   DatasetPtr input;
   std::shared_ptr<MapGraph> graph;
-  int threads = 0;  // 0 = run on the consumer's thread
+  // num_parallel_calls as given: 0 = run on the consumer's thread, < 0 =
+  // AUTOTUNE; resolved by dataset_map_threads() when an iterator is made, so a
+  // later kn_threads() applies to datasets built before it.
+  int64_t num_parallel_calls = 0;
   std::unique_ptr<Iterator> make(uint64_t seed, const Element* arg) const override;
 };
 
@@ -169,7 +184,10 @@ class ParallelMapIterator : public Iterator {
   static constexpr size_t kChunk = 64;
   ParallelMapIterator(std::unique_ptr<Iterator> in, std::shared_ptr<MapGraph> g, int threads)
       : in_(std::move(in)), g_(std::move(g)), max_inflight_(2 * static_cast<size_t>(threads)) {
-    for (int t = 0; t < threads; ++t) workers_.emplace_back([this] { work(); });
+    for (int t = 0; t < threads; ++t) {
+      workers_.emplace_back([this] { work(); });
+      ++g_live_map_workers;
+    }
   }
   ~ParallelMapIterator() override {
     {
@@ -178,6 +196,7 @@ class ParallelMapIterator : public Iterator {
     }
     cv_.notify_all();
     for (auto& w : workers_) w.join();
+    g_live_map_workers -= static_cast<int>(workers_.size());
   }
   bool next(Element& out) override {
     for (;;) {
@@ -273,6 +292,7 @@ class ParallelMapIterator : public Iterator {
 
 std::unique_ptr<Iterator> MapNode::make(uint64_t seed, const Element* arg) const {
   auto in = input->make(derive(seed, 1), arg);
+  const int threads = dataset_map_threads(num_parallel_calls);
   if (threads <= 1) return std::make_unique<MapIterator>(std::move(in), graph);
   return std::make_unique<ParallelMapIterator>(std::move(in), graph, threads);
 }
@@ -647,8 +667,7 @@ DatasetPtr dataset_from_json(const Json& spec, const std::vector<std::shared_ptr
     auto n = std::make_shared<MapNode>();
     n->input = input();
     n->graph = MapGraph::from_json(spec["graph"]);
-    int64_t t = int_attr(spec, "num_parallel_calls", 0);
-    n->threads = t < 0 ? dataset_default_threads() : static_cast<int>(t);
+    n->num_parallel_calls = int_attr(spec, "num_parallel_calls", 0);
     return n;
   }
   if (op == "shuffle") {

@@ -116,7 +116,13 @@ DatasetPtr dataset_from_json(const Json& spec, const std::vector<std::shared_ptr
 // Convenience: an iterator over the whole pipeline.
 std::unique_ptr<Iterator> make_pipeline(const DatasetPtr& ds, uint64_t seed);
 
-// Number of worker threads for num_parallel_calls < 0 (AUTOTUNE).
-int dataset_default_threads();
+// Worker threads of a parallel map follow the engine's thread count
+// (kn::num_threads(), i.e. kn_threads() in R): AUTOTUNE (< 0) uses all of it,
+// an explicit num_parallel_calls is capped by it; <= 1 maps on the consumer's
+// thread.
+int dataset_default_threads();  // == num_threads()
+int dataset_map_threads(int64_t num_parallel_calls);
+// Worker threads owned by the parallel-map iterators alive right now.
+int dataset_live_map_workers();
 
 }  // namespace kn

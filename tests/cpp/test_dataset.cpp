@@ -10,6 +10,7 @@
 #include "dataset.h"
 #include "example.h"
 #include "harness.h"
+#include "parallel.h"
 #include "tfrecord.h"
 
 using namespace kn;
@@ -169,6 +170,41 @@ TEST(interleave_and_repeat) {
   auto d = ints(3);
   CHECK((drain_ints(build(R"({"op":"repeat","count":2,"input":{"op":"tensor_slices","data":0}})", {d}), 1) ==
          std::vector<int64_t>{0, 1, 2, 0, 1, 2}));
+}
+
+// The parallel map's worker count follows the engine's thread setting
+// (kn_threads() in R): AUTOTUNE uses it, explicit counts are capped by it, and
+// with one thread the map runs on the consumer's thread (no workers at all).
+TEST(map_workers_follow_num_threads) {
+  auto d = ints(300);
+  auto spec = [](const char* npc) {
+    return std::string(R"({"op":"map","num_parallel_calls":)") + npc + R"(,"input":{"op":"tensor_slices","data":0},
+      "graph":{"n_inputs":1,"nodes":[{"op":"binary","inputs":[0],"attrs":{"fn":"mul","scalar":3,"scalar_int":true}}],"outputs":[1]}})";
+  };
+  auto autotune = build(spec("-1"), {d}), four = build(spec("4"), {d}), one = build(spec("1"), {d});
+  std::vector<int64_t> want(300);
+  for (int i = 0; i < 300; ++i) want[i] = 3 * i;
+  const int saved = num_threads();
+  struct Case { int threads; const DatasetPtr* ds; int workers; };
+  const Case cases[] = {{1, &autotune, 0}, {1, &four, 0}, {3, &autotune, 3}, {3, &four, 3},
+                        {5, &four, 4}, {2, &autotune, 2}, {5, &one, 0}};
+  for (const Case& c : cases) {
+    set_num_threads(c.threads);
+    CHECK(dataset_live_map_workers() == 0);
+    {
+      auto it = make_pipeline(*c.ds, 1);  // threads resolved now, not when the node was built
+      if (dataset_live_map_workers() != c.workers)
+        std::printf("  kn_threads %d: %d workers, want %d\n", c.threads, dataset_live_map_workers(), c.workers);
+      CHECK(dataset_live_map_workers() == c.workers);
+      std::vector<int64_t> got;
+      Element e;
+      while (it->next(e)) got.insert(got.end(), e.comps[0].i.begin(), e.comps[0].i.end());
+      CHECK(got == want);
+    }
+    CHECK(dataset_live_map_workers() == 0);  // joined with the iterator
+  }
+  CHECK(dataset_map_threads(-1) == num_threads());
+  set_num_threads(saved);
 }
 
 KN_TEST_MAIN
