@@ -169,7 +169,10 @@ tensor_slices_dataset <- function(tensors) {
 #' @param dataset A dataset.
 #' @param map_func A function of the element (see Details).
 #' @param num_parallel_calls Number of threads for the map (`NULL` = on the
-#'   consumer thread; `tf$data$AUTOTUNE` = one per core).
+#'   consumer thread; `tf$data$AUTOTUNE` = [kn_threads()]). The map shares
+#'   the engine's thread budget: it never runs more than [kn_threads()]
+#'   workers (read when iteration starts), and with one thread it runs on the
+#'   consumer thread.
 #' @param buffer_size Number of elements to buffer.
 #' @param seed Optional integer seed for the shuffle (then the same order on
 #'   every pass).

@@ -345,7 +345,7 @@ make_tf <- function() {
 #' `tf$squeeze()`, `tf$identity()`, `tf$sparse$to_dense()` (identity),
 #' arithmetic `+ - * /` between tensors and numbers, and the dtypes
 #' `tf$float32`, `tf$int32`, `tf$int64`, `tf$uint8`, `tf$string`.
-#' `tf$data$AUTOTUNE` (= -1) asks for one worker per core.
+#' `tf$data$AUTOTUNE` (= -1) asks for one worker per engine thread ([kn_threads()]).
 #'
 #' The map function runs once on symbolic tensors; the recorded operations
 #' then run natively for every element. Integer division and arithmetic with

@@ -106,3 +106,31 @@ test_that("bad arguments give clear errors", {
   expect_error(tf$nonexistent, "not available")
   expect_error(dataset_map(ds, function(x) tf$reshape(x, shape(2))), "cannot reshape")
 })
+
+test_that("the parallel map follows kn_threads(): same elements at 1 and 2 threads", {
+  old <- kn_threads()
+  on.exit(kn_threads(old))
+  path <- tempfile(fileext = ".tfrecord")
+  on.exit(unlink(path), add = TRUE)
+  x <- matrix(as.double(1:(600 * 3)), ncol = 3)   # record i holds row i
+  write_tfrecord(list(x = x, k = 0:599), path)
+  ds <- tfrecord_dataset(path) %>%
+    dataset_map(function(r) {
+      f <- tf$io$parse_single_example(r, list(x = tf$io$FixedLenFeature(shape(3), tf$float32),
+                                              k = tf$io$FixedLenFeature(shape(), tf$int64)))
+      list(f$x * 2 + 1, f$k)
+    }, num_parallel_calls = tf$data$AUTOTUNE) %>%
+    dataset_shuffle(100, seed = 5) %>%
+    dataset_batch(64)
+  run <- function(n) {
+    kn_threads(n)
+    b <- iterate(ds)
+    list(x = do.call(rbind, lapply(b, `[[`, 1)), k = unlist(lapply(b, `[[`, 2)))
+  }
+  one <- run(1)
+  two <- run(2)
+  expect_identical(one, two)
+  # the values themselves, computed in base R for the order the pipeline chose
+  expect_equal(sort(one$k), 0:599)
+  expect_equal(one$x, x[one$k + 1, ] * 2 + 1)
+})
