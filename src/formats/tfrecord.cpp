@@ -7,8 +7,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <random>
 
+#include "atomic_file.h"
 #include "crc32c.h"
 
 namespace kn {
@@ -457,28 +457,23 @@ void TFRecordWriter::fail(const std::string& what) {
 
 void TFRecordWriter::open(const std::string& path, Compression c, int level) {
   abort();
+  if (level < -1 || level > 9)
+    throw Error("TFRecord writer '" + path + "': compression level must be -1..9, got " +
+                std::to_string(level));
   path_ = path;
   comp_ = c == Compression::Auto ? compression_from_extension(path) : c;
   count_ = 0;
-  std::random_device rd;
-  for (int attempt = 0; attempt < 16 && !f_; ++attempt) {
-    char suffix[32];
-    std::snprintf(suffix, sizeof suffix, ".tmp-%08x%04x", rd(), rd() & 0xFFFFu);
-    tmp_ = path + suffix;
-    std::FILE* probe = std::fopen(tmp_.c_str(), "rb");
-    if (probe) {  // name taken; try another
-      std::fclose(probe);
-      continue;
-    }
-    f_ = std::fopen(tmp_.c_str(), "wb");
-    if (!f_)
-      throw Error("TFRecord writer '" + path + "': cannot create temporary file '" + tmp_ +
-                  "': " + std::strerror(errno));
+  file_.reset(new AtomicFile(path));
+  tmp_ = file_->tmp_path();
+  f_ = std::fopen(tmp_.c_str(), "wb");
+  if (!f_) {
+    int e = errno;
+    file_.reset();
+    throw Error("TFRecord writer '" + path + "': cannot create temporary file '" + tmp_ +
+                "': " + std::strerror(e));
   }
-  if (!f_) throw Error("TFRecord writer '" + path + "': could not find a free temporary name");
   std::setvbuf(f_, nullptr, _IOFBF, kChunk);
   if (comp_ != Compression::None) {
-    if (level < -1 || level > 9) fail("compression level must be -1..9, got " + std::to_string(level));
     z_stream* zs = new z_stream{};
     int wbits = comp_ == Compression::Gzip ? 16 + MAX_WBITS : MAX_WBITS;
     if (deflateInit2(zs, level, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
@@ -544,19 +539,14 @@ void TFRecordWriter::close() {
   if (std::fflush(f_) != 0) fail(std::string("write error on flush: ") + std::strerror(errno));
   int rc = std::fclose(f_);
   f_ = nullptr;
-  if (rc != 0) {
-    std::remove(tmp_.c_str());
-    throw Error("TFRecord writer '" + path_ + "': error closing '" + tmp_ + "': " + std::strerror(errno));
+  if (rc != 0) fail(std::string("error closing the file: ") + std::strerror(errno));
+  try {
+    file_->commit();  // rename onto path_: the old file or the complete new one
+  } catch (const Error& e) {
+    file_.reset();  // removes the temporary file
+    throw Error("TFRecord writer '" + path_ + "': " + e.what());
   }
-#ifdef _WIN32
-  std::remove(path_.c_str());  // rename() does not replace on Windows
-#endif
-  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    int e = errno;
-    std::remove(tmp_.c_str());
-    throw Error("TFRecord writer '" + path_ + "': cannot rename temporary file '" + tmp_ +
-                "': " + std::strerror(e));
-  }
+  file_.reset();
 }
 
 void TFRecordWriter::abort() {
@@ -568,8 +558,8 @@ void TFRecordWriter::abort() {
   if (f_) {
     std::fclose(f_);
     f_ = nullptr;
-    std::remove(tmp_.c_str());
   }
+  file_.reset();  // an uncommitted AtomicFile removes its temporary file
 }
 
 }  // namespace kn

@@ -29,6 +29,8 @@
 
 namespace kn {
 
+class AtomicFile;
+
 enum class Compression { None, Gzip, Zlib, Auto };
 
 // "" / "none" / "NONE" -> None, "gzip"/"GZIP" -> Gzip, "zlib"/"ZLIB" -> Zlib,
@@ -108,9 +110,11 @@ class TFRecordReader {
   uint64_t rec_offset_ = 0;
 };
 
-// Writes to "<path>.tmp-<random>" in the same directory and renames to `path`
-// on close(), so an interrupted writer never leaves a complete-looking file.
-// Destroying an open writer without close() deletes the temporary file.
+// Writes to a hidden temporary file in the same directory (kn::AtomicFile:
+// ".<name>.tmp-<pid>-<n>") and renames it to `path` on close(), so `path` is
+// always either the previous file or the complete new one, even if the process
+// is killed mid-write. Destroying an open writer without close(), abort(), or
+// any write/close error deletes the temporary file.
 class TFRecordWriter {
  public:
   TFRecordWriter();
@@ -143,6 +147,7 @@ class TFRecordWriter {
 
   std::string path_, tmp_;
   Compression comp_ = Compression::None;
+  std::unique_ptr<AtomicFile> file_;  // owns the temporary name until commit
   std::FILE* f_ = nullptr;
   void* zs_ = nullptr;  // z_stream* when compressing
   std::vector<unsigned char> zbuf_;

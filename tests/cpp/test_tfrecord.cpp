@@ -15,6 +15,9 @@
 #include <set>
 #include <sstream>
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include "crc32c.h"
 #include "example.h"
 #include "harness.h"
@@ -540,7 +543,11 @@ TEST(writer_temp_file_and_abort) {
     TFRecordWriter w(path);
     w.write("hello");
     tmp_name = w.temp_path();
-    CHECK(tmp_name != path && tmp_name.rfind(path, 0) == 0);  // same directory, derived name
+    // same directory, hidden name derived from the target's that cannot be taken for it
+    const std::string dir = path.substr(0, path.find_last_of('/') + 1);
+    const std::string base = path.substr(dir.size());
+    CHECK(tmp_name.rfind(dir + "." + base + ".tmp-", 0) == 0);
+    CHECK(tmp_name.find('/', dir.size()) == std::string::npos);
     CHECK(exists(tmp_name));
     CHECK(!exists(path));
   }  // destroyed without close()
@@ -562,6 +569,80 @@ TEST(writer_temp_file_and_abort) {
   wz.abort();
   CHECK_THROWS(TFRecordWriter(tmp("nodir/sub/x.tfrecord")), "cannot create temporary file");
   CHECK_THROWS(parse_compression("bzip2"), "unknown TFRecord compression");
+}
+
+// Files in `dir` other than `keep` (stray temporaries).
+std::vector<std::string> others_in(const std::string& dir, const std::string& keep) {
+  std::vector<std::string> v;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().filename() != keep) v.push_back(e.path().filename().string());
+  return v;
+}
+
+// Overwriting: the previous file stays byte-identical until close() succeeds,
+// and every failure (abort, destruction, a write error) removes the temporary.
+TEST(writer_overwrite_keeps_previous_file_on_failure) {
+  const std::string dir = tmp("overwrite");
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/data.tfrecord";
+  {
+    TFRecordWriter w(path);
+    w.write("old-1");
+    w.write("old-2");
+    w.close();
+  }
+  const std::string before = slurp(path);
+  CHECK(before.size() == 2 * 16 + 10);  // 12 + 4 framing bytes per record
+  {  // abort() mid-write
+    TFRecordWriter w(path);
+    for (int i = 0; i < 1000; ++i) w.write(std::string(1000, 'n'));
+    CHECK(slurp(path) == before);
+    w.abort();
+  }
+  CHECK(slurp(path) == before);
+  CHECK(others_in(dir, "data.tfrecord").empty());
+  {  // an exception unwinds through an open writer
+    try {
+      TFRecordWriter w(path, Compression::Gzip);
+      w.write(std::string(5000, 'g'));
+      throw Error("caller failed");
+    } catch (const Error&) {
+    }
+  }
+  CHECK(slurp(path) == before);
+  CHECK(others_in(dir, "data.tfrecord").empty());
+  // A real write error: the file size limit (RLIMIT_FSIZE) makes write(2) fail
+  // with EFBIG part-way through the temporary file.
+  struct rlimit old_lim;
+  getrlimit(RLIMIT_FSIZE, &old_lim);
+  void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+  struct rlimit lim = old_lim;
+  lim.rlim_cur = 256 * 1024;
+  setrlimit(RLIMIT_FSIZE, &lim);
+  bool threw = false;
+  std::string msg;
+  try {
+    TFRecordWriter w(path);
+    for (int i = 0; i < 100; ++i) w.write(std::string(64 * 1024, 'x'));  // 6.4 MB > 256 KB
+    w.close();
+  } catch (const Error& e) {
+    threw = true;
+    msg = e.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &old_lim);
+  signal(SIGXFSZ, old_sig);
+  CHECK(threw);
+  CHECK(msg.find("write error") != std::string::npos && msg.find(path) != std::string::npos);
+  CHECK(slurp(path) == before);
+  CHECK(others_in(dir, "data.tfrecord").empty());
+  {  // and a successful close() replaces it
+    TFRecordWriter w(path);
+    w.write("new");
+    CHECK(slurp(path) == before);
+    w.close();
+  }
+  CHECK(all_records(path) == std::vector<std::string>{"new"});
+  CHECK(others_in(dir, "data.tfrecord").empty());
 }
 
 TEST(empty_files) {
