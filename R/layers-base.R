@@ -32,17 +32,30 @@ is_model <- function(x) inherits(x, "kerasnative_model")
 
 # Input shape arguments of the first layer -> Keras's batch_input_shape list.
 batch_input_shape_of <- function(input_shape = NULL, batch_input_shape = NULL, batch_size = NULL) {
+  fn <- "layer"
   if (!is.null(batch_input_shape)) {
     b <- as.list(batch_input_shape)
+    for (d in b) if (!is.null(d) && !(length(d) == 1 && is.na(d)))
+      check_whole(d, fn, "batch_input_shape")
     return(lapply(b, function(d) if (is.null(d) || is.na(d)) NULL else as.integer(d)))
   }
   if (!is.null(input_shape)) {
     s <- unlist(input_shape)
-    if (!is.numeric(s) && !all(is.na(s))) stop("`input_shape` must be a numeric vector", call. = FALSE)
+    if (!is.numeric(s) && !all(is.na(s))) arg_fail(fn, "input_shape", "a vector of positive whole numbers", input_shape)
     if (anyNA(s)) stop("`input_shape` cannot contain NA/NULL dimensions in kerasnative", call. = FALSE)
-    return(c(list(if (is.null(batch_size)) NULL else as.integer(batch_size)), as.list(as.integer(s))))
+    s <- check_whole(s, fn, "input_shape", len = seq_len(16))
+    batch_size <- check_whole(batch_size, fn, "batch_size", null_ok = TRUE)
+    return(c(list(batch_size), as.list(s)))
   }
   NULL
+}
+
+# Checks of the arguments most layers share (before they are converted).
+check_layer_common <- function(fn, name = NULL, activation = NULL, use_bias = TRUE) {
+  check_string(name, fn, "name", null_ok = TRUE)
+  check_string(activation, fn, "activation", null_ok = TRUE)
+  check_flag(use_bias, fn, "use_bias")
+  invisible(TRUE)
 }
 
 to_json <- function(x) {

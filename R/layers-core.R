@@ -51,8 +51,9 @@ layer_dense <- function(object, units, activation = NULL, use_bias = TRUE,
                         weights = NULL) {
   check_no_penalties(kernel_regularizer, bias_regularizer, activity_regularizer,
                      kernel_constraint, bias_constraint)
-  if (missing(units) || !is.numeric(units) || length(units) != 1 || units < 1)
-    stop("layer_dense(): `units` must be a positive integer", call. = FALSE)
+  if (missing(units)) stop("layer_dense(): `units` is required", call. = FALSE)
+  units <- check_whole(units, "layer_dense", "units")
+  check_layer_common("layer_dense", name, activation, use_bias)
   layer <- create_layer("Dense", if (missing(object)) NULL else object,
     list(name = name, units = as.integer(units), activation = activation %||% "linear",
          use_bias = use_bias, kernel_initializer = kernel_initializer,
@@ -91,8 +92,10 @@ layer_dropout <- function(object, rate, noise_shape = NULL, seed = NULL, input_s
                           batch_input_shape = NULL, batch_size = NULL, name = NULL,
                           trainable = NULL, weights = NULL) {
   check_unsupported(noise_shape = noise_shape)
-  if (missing(rate) || !is.numeric(rate) || length(rate) != 1 || rate < 0 || rate >= 1)
-    stop("layer_dropout(): `rate` must be a number in [0, 1)", call. = FALSE)
+  if (missing(rate)) stop("layer_dropout(): `rate` is required", call. = FALSE)
+  rate <- check_number(rate, "layer_dropout", "rate", 0, 1, max_open = TRUE)
+  check_whole(seed, "layer_dropout", "seed", min = 0, null_ok = TRUE)
+  check_layer_common("layer_dropout", name)
   create_layer("Dropout", if (missing(object)) NULL else object,
                list(name = name, rate = rate, seed = seed), input_shape, batch_input_shape,
                batch_size, weights)
@@ -111,6 +114,9 @@ layer_dropout <- function(object, rate, noise_shape = NULL, seed = NULL, input_s
 layer_activation <- function(object, activation, input_shape = NULL, batch_input_shape = NULL,
                              batch_size = NULL, dtype = NULL, name = NULL, trainable = NULL,
                              weights = NULL) {
+  if (missing(activation)) stop("layer_activation(): `activation` is required", call. = FALSE)
+  check_string(activation, "layer_activation", "activation")
+  check_layer_common("layer_activation", name)
   create_layer("Activation", if (missing(object)) NULL else object,
                list(name = name, activation = activation), input_shape, batch_input_shape,
                batch_size, weights)

@@ -1,7 +1,12 @@
 merge_layer <- function(class_name, inputs, config) {
+  fn <- paste0("layer_", snake_case(class_name))
+  check_layer_common(fn, config$name)
+  if (!missing(inputs) && !is.null(inputs)) {
+    if (!is.list(inputs) || length(inputs) < 2 || !all(vapply(inputs, is_tensor, logical(1))))
+      arg_fail(fn, "inputs", "a list of at least 2 tensors", inputs)
+  }
   layer <- create_layer(class_name, NULL, config)
   if (missing(inputs) || is.null(inputs)) return(layer)
-  if (is_tensor(inputs)) stop(snake_case(class_name), ": needs a list of at least 2 tensors", call. = FALSE)
   compose_layer(inputs, layer)
 }
 
@@ -24,7 +29,8 @@ merge_layer <- function(class_name, inputs, config) {
 #' @export
 layer_concatenate <- function(inputs, axis = -1L, batch_size = NULL, dtype = NULL, name = NULL,
                               trainable = NULL, weights = NULL) {
-  merge_layer("Concatenate", if (missing(inputs)) NULL else inputs, list(name = name, axis = as.integer(axis)))
+  axis <- check_whole(axis, "layer_concatenate", "axis", min = -16, max = 16)
+  merge_layer("Concatenate", if (missing(inputs)) NULL else inputs, list(name = name, axis = axis))
 }
 
 #' @rdname layer_concatenate

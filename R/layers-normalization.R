@@ -29,6 +29,13 @@ layer_batch_normalization <- function(object, axis = -1L, momentum = 0.99, epsil
                                       trainable = NULL, weights = NULL) {
   check_unsupported(beta_regularizer = beta_regularizer, gamma_regularizer = gamma_regularizer,
                     beta_constraint = beta_constraint, gamma_constraint = gamma_constraint)
+  fn <- "layer_batch_normalization"
+  axis <- check_whole(axis, fn, "axis", min = -16, max = 16)
+  check_number(momentum, fn, "momentum", 0, 1)
+  check_number(epsilon, fn, "epsilon", 0, min_open = TRUE)
+  check_flag(center, fn, "center")
+  check_flag(scale, fn, "scale")
+  check_layer_common(fn, name)
   res <- create_layer("BatchNormalization", if (missing(object)) NULL else object,
     list(name = name, axis = as.integer(axis), momentum = momentum, epsilon = epsilon,
          center = center, scale = scale, beta_initializer = beta_initializer,
@@ -49,6 +56,8 @@ layer_batch_normalization <- function(object, axis = -1L, momentum = 0.99, epsil
 layer_activation_leaky_relu <- function(object, alpha = 0.3, input_shape = NULL,
                                         batch_input_shape = NULL, batch_size = NULL, dtype = NULL,
                                         name = NULL, trainable = NULL, weights = NULL) {
+  alpha <- check_number(alpha, "layer_activation_leaky_relu", "alpha")
+  check_layer_common("layer_activation_leaky_relu", name)
   create_layer("LeakyReLU", if (missing(object)) NULL else object, list(name = name, alpha = alpha),
                input_shape, batch_input_shape, batch_size, weights)
 }

@@ -1,5 +1,10 @@
 pool_layer <- function(class_name, object, pool_size, strides, padding, name, input_shape,
                        batch_input_shape, batch_size, weights, n = 2) {
+  fn <- paste0("layer_", snake_case(sub("([0-9])D$", "_\\1d", class_name)))
+  check_sizes(pool_size, fn, "pool_size", n)
+  check_sizes(strides, fn, "strides", n, null_ok = TRUE)
+  check_padding(padding, fn)
+  check_layer_common(fn, name)
   size <- if (n == 2) pair(pool_size) else as_int_list(pool_size)
   create_layer(class_name, object,
                list(name = name, pool_size = size,

@@ -50,9 +50,8 @@ NULL
 #' @export
 kn_threads <- function(n = NULL) {
   if (is.null(n)) return(cpp_num_threads())
-  if (!is.numeric(n) || length(n) != 1 || is.na(n) || n < 0)
-    stop("`n` must be a single non-negative number of threads, got ", deparse(n), call. = FALSE)
-  cpp_set_num_threads(as.integer(n))
+  n <- check_whole(n, "kn_threads", "n", min = 0, max = 1024)
+  cpp_set_num_threads(n)
   invisible(cpp_num_threads())
 }
 
