@@ -15,6 +15,8 @@
 callback_lambda <- function(on_epoch_begin = NULL, on_epoch_end = NULL, on_batch_begin = NULL,
                             on_batch_end = NULL, on_train_begin = NULL, on_train_end = NULL) {
   check_unsupported(on_batch_begin = on_batch_begin, on_batch_end = on_batch_end)
+  for (nm in c("on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end"))
+    check_function(get(nm), "callback_lambda", nm, null_ok = TRUE)
   structure(list(on_epoch_begin = on_epoch_begin, on_epoch_end = on_epoch_end,
                  on_train_begin = on_train_begin, on_train_end = on_train_end),
             class = c("keras.callbacks.LambdaCallback", "keras.callbacks.Callback", "kerasnative_callback"))

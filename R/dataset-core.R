@@ -42,8 +42,10 @@ map_structure <- function(s, f) {
 
 count_int <- function(x, what, allow_null = FALSE, min = 0) {
   if (allow_null && is.null(x)) return(-1L)
-  if (!is.numeric(x) || length(x) != 1 || is.na(x) || x < min)
-    stop("`", what, "` must be a number >= ", min, call. = FALSE)
+  if (!is.numeric(x) || length(x) != 1 || is.na(x) || x < min || !is.finite(x) || x != round(x) ||
+      x > .Machine$integer.max)
+    stop("`", what, "` must be a whole number >= ", min, " (at most ", .Machine$integer.max, "), got ",
+         arg_text(x), call. = FALSE)
   if (x == -1) return(-1L)
   as.integer(x)
 }
@@ -249,7 +251,7 @@ trace_outputs <- function(res, tr, fn) {
 dataset_shuffle <- function(dataset, buffer_size, seed = NULL) {
   check_dataset(dataset, "dataset_shuffle")
   params <- list(buffer_size = count_int(buffer_size, "buffer_size", min = 1))
-  if (!is.null(seed)) params$seed <- as.numeric(seed)
+  if (!is.null(seed)) params$seed <- as.numeric(check_whole(seed, "dataset_shuffle", "seed", min = 0, max = 2^53))
   derive_dataset(dataset, "shuffle", params, "ShuffleDataset")
 }
 
@@ -265,6 +267,7 @@ dataset_repeat <- function(dataset, count = NULL) {
 dataset_batch <- function(dataset, batch_size, drop_remainder = FALSE) {
   check_dataset(dataset, "dataset_batch")
   bs <- count_int(batch_size, "batch_size", min = 1)
+  check_flag(drop_remainder, "dataset_batch", "drop_remainder")
   s <- map_structure(dataset$structure, function(l, k)
     tspec(l$dtype, c(if (isTRUE(drop_remainder)) bs else NA_integer_, l$shape)))
   derive_dataset(dataset, "batch", list(batch_size = bs, drop_remainder = isTRUE(drop_remainder)),
@@ -307,6 +310,7 @@ dataset_shard <- function(dataset, num_shards, index) {
 #' @export
 dataset_interleave <- function(dataset, map_func, cycle_length, block_length = 1) {
   check_dataset(dataset, "dataset_interleave")
+  check_function(map_func, "dataset_interleave", "map_func")
   tr <- new_trace(flatten_structure(dataset$structure))
   arg <- map_structure(dataset$structure, function(l, k) tr$inputs[[k]])
   old <- trace_state$interleave
@@ -413,6 +417,7 @@ iter_next <- function(it, completed = NULL) {
 #' @rdname as_iterator
 #' @export
 iterate <- function(it, f = NULL, simplify = TRUE) {
+  check_function(f, "iterate", "f", null_ok = TRUE)
   if (is_dataset(it)) it <- as_iterator(it)
   out <- list()
   done <- new.env()

@@ -71,6 +71,9 @@ tfrecord_dataset <- function(filenames, compression_type = "auto", buffer_size =
 
 # One feature of write_tfrecord(): flat record-major values + kind code.
 feature_column <- function(name, x, n, as_bytes) {
+  if (!is.atomic(x) || is.null(x))
+    stop("write_tfrecord(): feature '", name, "' must be an integer, double, logical, character or raw ",
+         "array, not ", class(x)[1], call. = FALSE)
   if (is.factor(x)) x <- as.character(x)
   d <- dim(x)
   if (is.null(d)) d <- length(x)
@@ -95,7 +98,12 @@ feature_column <- function(name, x, n, as_bytes) {
     if (anyNA(vals)) stop("write_tfrecord(): feature '", name, "' contains NA", call. = FALSE)
     return(list(name = name, kind = 0L, values = as.integer(vals), row = row))
   }
-  if (is.double(vals)) return(list(name = name, kind = 1L, values = vals, row = row))
+  if (is.double(vals)) {
+    # NA is missing data; NaN and +-Inf are float values a float_list can hold
+    if (anyNA(vals) && any(is.na(vals) & !is.nan(vals)))
+      stop("write_tfrecord(): feature '", name, "' contains NA", call. = FALSE)
+    return(list(name = name, kind = 1L, values = vals, row = row))
+  }
   stop("write_tfrecord(): feature '", name, "' must be integer, double, logical, character or raw, not ",
        class(x)[1], call. = FALSE)
 }
@@ -135,6 +143,7 @@ feature_column <- function(name, x, n, as_bytes) {
 #' all(el[[1]] == images[1, , ])
 #' @export
 write_tfrecord <- function(data, path, compression_type = "", as_bytes = NULL) {
+  path <- check_string(path, "write_tfrecord", "path")
   if (is.data.frame(data)) data <- as.list(data)
   if (!is.list(data) || !length(data) || is.null(names(data)) || any(!nzchar(names(data))) ||
       anyDuplicated(names(data)))
@@ -195,6 +204,7 @@ write_tfrecord <- function(data, path, compression_type = "", as_bytes = NULL) {
 #' iterate(ds)
 #' @export
 tfrecord_writer <- function(path, compression_type = "") {
+  path <- check_string(path, "tfrecord_writer", "path")
   comp <- check_compression(compression_type)
   path <- path.expand(path)
   ptr <- cpp_tfrecord_writer_new(path, comp)
@@ -245,7 +255,9 @@ print.kerasnative_tfrecord_writer <- function(x, ...) {
 #' str(read_tfrecord_examples(path))
 #' @export
 read_tfrecord_examples <- function(path, compression_type = "auto", max = NULL) {
+  path <- check_string(path, "read_tfrecord_examples", "path")
   comp <- check_compression(compression_type)
+  max <- check_whole(max, "read_tfrecord_examples", "max", min = 0, max = 2^53, null_ok = TRUE)
   if (!file.exists(path)) stop("read_tfrecord_examples(): file not found: '", path, "'", call. = FALSE)
   tryCatch(cpp_tfrecord_read_examples(normalizePath(path), comp, if (is.null(max)) -1 else max),
            error = function(e) stop(conditionMessage(e), call. = FALSE))

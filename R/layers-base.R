@@ -25,7 +25,12 @@ new_layer_object <- function(ptr) {
   self
 }
 
-layer_ptr <- function(layer) attr(layer, "ptr", exact = TRUE)
+layer_ptr <- function(layer) {
+  p <- attr(layer, "ptr", exact = TRUE)
+  if (is.null(p))
+    stop("`object` must be a model or a layer, not ", arg_text(layer), call. = FALSE)
+  p
+}
 
 is_tensor <- function(x) inherits(x, "kerasnative_tensor")
 is_model <- function(x) inherits(x, "kerasnative_model")

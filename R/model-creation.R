@@ -34,6 +34,10 @@ model_ptr <- function(model) {
 #' model
 #' @export
 keras_model_sequential <- function(layers = NULL, name = NULL, ...) {
+  if (inherits(layers, "kerasnative_layer")) layers <- list(layers)
+  if (!is.null(layers) && (!is.list(layers) || !all(vapply(layers, inherits, TRUE, "kerasnative_layer"))))
+    arg_fail("keras_model_sequential", "layers", "a list of layers", layers)
+  check_string(name, "keras_model_sequential", "name", null_ok = TRUE)
   name <- name %||% unique_name("sequential")
   model <- new_model_handle(cpp_model_new(name, r_seed()), TRUE, name)
   for (layer in layers) sequential_add(model, layer)
@@ -95,7 +99,8 @@ layer_input <- function(shape = NULL, batch_shape = NULL, name = NULL, dtype = "
   }
   if (is.null(shape)) stop("layer_input(): `shape` or `batch_shape` is required", call. = FALSE)
   shape <- unlist(shape)
-  if (anyNA(shape) || any(shape <= 0))
+  if (!is.numeric(shape) || anyNA(shape) || any(shape <= 0) || any(!is.finite(shape)) ||
+      any(shape != round(shape)) || any(shape > .Machine$integer.max))
     stop("layer_input(): every dimension of `shape` must be a positive integer, got c(",
          paste(shape, collapse = ", "), ")", call. = FALSE)
   new_tensor(NULL, list(), shape, input_name = name %||% unique_name("input"), fixed_batch = fixed)
@@ -216,6 +221,9 @@ model_layers <- function(model) {
 #' get_layer(model, "hidden")
 #' @export
 get_layer <- function(object, name = NULL, index = NULL) {
+  if (!is_model(object)) arg_fail("get_layer", "object", "a model", object)
+  check_string(name, "get_layer", "name", null_ok = TRUE)
+  index <- check_whole(index, "get_layer", "index", null_ok = TRUE, min = -Inf)
   layers <- model_layers(object)
   names <- vapply(layers, function(l) l$name, "")
   if (!is.null(name)) {
@@ -242,6 +250,7 @@ get_layer <- function(object, name = NULL, index = NULL) {
 #' length(model$layers)
 #' @export
 pop_layer <- function(object) {
+  if (!is_model(object)) arg_fail("pop_layer", "object", "a Sequential model", object)
   if (!isTRUE(object$sequential)) stop("pop_layer() only works on Sequential models", call. = FALSE)
   cpp_model_pop(model_ptr(object))
   model_touched(object)
@@ -288,6 +297,9 @@ get_weights <- function(object) {
 #' @rdname get_weights
 #' @export
 set_weights <- function(object, weights) {
+  if (!is.list(weights) || !all(vapply(weights, function(w) is.numeric(w) || is.logical(w), TRUE)))
+    arg_fail("set_weights", "weights", "a list of numeric arrays", weights)
+  for (w in weights) check_finite_data(w, "set_weights", "weights")
   if (is_model(object)) {
     layers <- Filter(function(l) inherits(l, "kerasnative_layer"), model_layers(object))
     counts <- vapply(layers, function(l) length(cpp_layer_weights(layer_ptr(l))), numeric(1))
@@ -351,7 +363,7 @@ set_trainable_range <- function(object, from, to, value) {
   pos <- function(x, default) {
     if (is.null(x)) return(default)
     if (is.character(x)) { i <- match(x, names); if (is.na(i)) stop("no such layer: '", x, "'", call. = FALSE); i }
-    else as.integer(x)
+    else check_whole(x, "freeze_weights", "from/to", min = 1, max = length(layers))
   }
   rng <- seq(pos(from, 1L), pos(to, length(layers)))
   for (i in rng) cpp_layer_set_trainable(layer_ptr(layers[[i]]), value)

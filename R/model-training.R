@@ -37,7 +37,10 @@ compile <- function(object, optimizer, loss, metrics = NULL, loss_weights = NULL
     if (m %in% c("accuracy", "acc")) acc <- TRUE
     else stop("compile(): metric '", m, "' is not supported; supported: 'accuracy'", call. = FALSE)
   }
-  lw <- if (is.null(loss_weights)) numeric(0) else as.numeric(unlist(loss_weights))
+  lw <- if (is.null(loss_weights)) numeric(0) else unlist(loss_weights)
+  if (!is.numeric(lw) || anyNA(lw) || any(!is.finite(lw)) || any(lw < 0))
+    arg_fail("compile", "loss_weights", "finite non-negative numbers (one per output)", loss_weights)
+  lw <- as.numeric(lw)
   cpp_model_compile(model_ptr(object), loss, lw, acc, .subset2(opt, "class_name"),
                     to_json(.subset2(opt, "config")))
   assign("compiled", list(loss = loss, metrics = metrics, optimizer = opt, loss_weights = loss_weights),
@@ -59,13 +62,18 @@ as_array_list <- function(x, what) {
 }
 
 # Build the engine's data handle, with shape checks against the model.
-model_data <- function(object, x, y = NULL, sample_weight = NULL, what = "x") {
+model_data <- function(object, x, y = NULL, sample_weight = NULL, what = "x", fn = "fit") {
   xs <- as_array_list(x, what)
-  if (is.null(xs)) stop("`x` is required", call. = FALSE)
-  ys <- as_array_list(y, "y")
+  if (is.null(xs)) stop(fn, "(): `x` is required", call. = FALSE)
+  ys <- as_array_list(y, if (what == "x") "y" else what)
+  for (a in xs) check_finite_data(a, fn, what)
+  for (a in ys) check_finite_data(a, fn, if (what == "x") "y" else what)
+  if (n_samples(xs[[1]]) == 0)
+    stop(fn, "(): `", what, "` has no samples (its first dimension is 0)", call. = FALSE)
   if (!is.null(sample_weight)) {
-    if (!is.numeric(sample_weight) || anyNA(sample_weight))
-      stop("`sample_weight` must be a numeric vector without NA", call. = FALSE)
+    if (!is.numeric(sample_weight) || anyNA(sample_weight) || any(!is.finite(sample_weight)) ||
+        any(sample_weight < 0))
+      stop(fn, "(): `sample_weight` must be a numeric vector of finite non-negative weights", call. = FALSE)
     sample_weight <- as.numeric(sample_weight)
   }
   data <- cpp_data_new(xs, ys, sample_weight)
@@ -81,11 +89,23 @@ take_rows <- function(a, idx) {
 }
 n_samples <- function(a) { d <- dim(a); if (is.null(d)) length(a) else d[1] }
 
+# verbose: 0, 1 or 2 (TRUE/FALSE as 1/0).
+check_verbose <- function(verbose, fn) {
+  if (is.logical(verbose) && length(verbose) == 1 && !is.na(verbose)) return(as.integer(verbose))
+  check_whole(verbose, fn, "verbose", min = 0, max = 2)
+}
+
 dynamic_display <- function() {
   interactive() && !isTRUE(getOption("knitr.in.progress")) && !identical(Sys.getenv("RSTUDIO_NOTEBOOK"), "1")
 }
 
 class_weights_to_sample <- function(class_weight, y) {
+  cls_names <- names(class_weight)
+  if (!(is.list(class_weight) || is.numeric(class_weight)) || is.null(cls_names) ||
+      anyNA(suppressWarnings(as.integer(cls_names))) ||
+      !all(vapply(class_weight, function(w) is.numeric(w) && length(w) == 1 && is.finite(w) && w >= 0, TRUE)))
+    arg_fail("fit", "class_weight", "a named list mapping class indices (\"0\", \"1\", ...) to non-negative weights",
+             class_weight)
   y1 <- if (is.list(y) && !is.data.frame(y)) y[[1]] else y
   cls <- if (!is.null(dim(y1)) && length(dim(y1)) == 2 && ncol(y1) > 1) max.col(y1, ties.method = "first") - 1L
          else as.integer(round(as.vector(y1)))
@@ -142,11 +162,14 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
   if (is.null(.subset2(object, "compiled")))
     stop("the model must be compiled before training: call compile() first", call. = FALSE)
   if (is.null(x)) stop("fit(): `x` is required", call. = FALSE)
-  epochs <- as.integer(epochs)
-  verbose <- as.integer(verbose)
-  if (!is.numeric(validation_split) || length(validation_split) != 1 ||
-      validation_split < 0 || validation_split >= 1)
-    stop("fit(): `validation_split` must be a number in [0, 1), got ", format(validation_split), call. = FALSE)
+  epochs <- check_whole(epochs, "fit", "epochs", min = 0)
+  initial_epoch <- check_whole(initial_epoch, "fit", "initial_epoch", min = 0)
+  verbose <- check_verbose(verbose, "fit")
+  validation_split <- check_number(validation_split, "fit", "validation_split", 0, 1, max_open = TRUE)
+  check_flag(shuffle, "fit", "shuffle")
+  if (!is.null(validation_data) && !is_dataset(validation_data) &&
+      (!is.list(validation_data) || !length(validation_data) %in% 2:3))
+    arg_fail("fit", "validation_data", "list(x_val, y_val) or list(x_val, y_val, sample_weights)", validation_data)
   plan <- if (is_dataset(x)) {
     fit_plan_dataset(object, x, steps_per_epoch, validation_data, validation_steps)
   } else {
@@ -205,9 +228,7 @@ fit_plan_arrays <- function(object, x, y, batch_size, validation_split, validati
                             class_weight, sample_weight) {
   ptr <- model_ptr(object)
   if (is.null(y)) stop("fit(): `y` is required", call. = FALSE)
-  batch_size <- as.integer(batch_size %||% 32L)
-  if (length(batch_size) != 1 || is.na(batch_size) || batch_size < 1)
-    stop("fit(): `batch_size` must be a positive integer", call. = FALSE)
+  batch_size <- check_whole(batch_size %||% 32L, "fit", "batch_size")
   xs <- as_array_list(x, "x")
   ys <- as_array_list(y, "y")
   n <- n_samples(xs[[1]])
@@ -223,7 +244,11 @@ fit_plan_arrays <- function(object, x, y, batch_size, validation_split, validati
   if (!is.null(validation_data)) {
     vx <- validation_data[[1]]; vy <- validation_data[[2]]
     vw <- if (length(validation_data) > 2) validation_data[[3]] else NULL
-    val <- model_data(object, vx, vy, vw, "validation_data")
+    val <- tryCatch(model_data(object, vx, vy, vw, "validation_data"), error = function(e) {
+      msg <- conditionMessage(e)
+      stop(if (grepl("validation_data", msg, fixed = TRUE)) msg else paste0("fit(): `validation_data`: ", msg),
+           call. = FALSE)
+    })
     n_val <- n_samples(as_array_list(vx, "validation_data")[[1]])
   } else if (validation_split > 0) {
     split_at <- as.integer(n * (1 - validation_split))
@@ -273,10 +298,11 @@ evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
   if (!is_model(object)) stop("evaluate() needs a model", call. = FALSE)
   if (is.null(.subset2(object, "compiled")))
     stop("the model must be compiled before evaluation: call compile() first", call. = FALSE)
-  if (is_dataset(x)) return(evaluate_dataset(object, x, steps, verbose))
-  data <- model_data(object, x, y, sample_weight)
-  cpp_model_evaluate(model_ptr(object), data, as.integer(batch_size %||% 32L), as.integer(verbose),
-                     dynamic_display())
+  verbose <- check_verbose(verbose, "evaluate")
+  batch_size <- check_whole(batch_size %||% 32L, "evaluate", "batch_size")
+  if (is_dataset(x)) return(evaluate_dataset(object, x, check_whole(steps, "evaluate", "steps", null_ok = TRUE), verbose))
+  data <- model_data(object, x, y, sample_weight, fn = "evaluate")
+  cpp_model_evaluate(model_ptr(object), data, batch_size, verbose, dynamic_display())
 }
 
 #' Generate predictions from a Keras model
@@ -295,10 +321,13 @@ evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
 #' @importFrom stats predict
 #' @export
 predict.kerasnative_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL, ...) {
+  if (!is_model(object)) stop("predict(): `object` must be a model", call. = FALSE)
+  verbose <- check_verbose(verbose, "predict")
+  batch_size <- check_whole(batch_size %||% 32L, "predict", "batch_size")
+  steps <- check_whole(steps, "predict", "steps", null_ok = TRUE)
   if (is_dataset(x)) return(predict_dataset(object, x, steps, verbose))
-  data <- model_data(object, x, NULL, NULL)
-  out <- cpp_model_predict(model_ptr(object), data, as.integer(batch_size %||% 32L),
-                           as.integer(verbose), dynamic_display())
+  data <- model_data(object, x, NULL, NULL, fn = "predict")
+  out <- cpp_model_predict(model_ptr(object), data, batch_size, verbose, dynamic_display())
   if (length(out) == 1) out[[1]] else out
 }
 
@@ -347,12 +376,12 @@ train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NU
     cw <- class_weights_to_sample(class_weight, y)
     sample_weight <- if (is.null(sample_weight)) cw else sample_weight * cw
   }
-  cpp_model_train_on_batch(model_ptr(object), model_data(object, x, y, sample_weight), r_seed())
+  cpp_model_train_on_batch(model_ptr(object), model_data(object, x, y, sample_weight, fn = "train_on_batch"), r_seed())
 }
 
 #' @rdname train_on_batch
 #' @export
 test_on_batch <- function(object, x, y, sample_weight = NULL) {
   if (is.null(.subset2(object, "compiled"))) stop("call compile() first", call. = FALSE)
-  cpp_model_test_on_batch(model_ptr(object), model_data(object, x, y, sample_weight))
+  cpp_model_test_on_batch(model_ptr(object), model_data(object, x, y, sample_weight, fn = "test_on_batch"))
 }

@@ -1,4 +1,10 @@
 new_optimizer <- function(class_name, config) {
+  fn <- paste0("optimizer_", tolower(class_name))
+  for (nm in intersect(names(config), c("lr", "momentum", "decay", "epsilon", "clipnorm", "clipvalue")))
+    check_number(config[[nm]], fn, nm, 0)
+  for (nm in intersect(names(config), c("rho", "beta_1", "beta_2")))
+    check_number(config[[nm]], fn, nm, 0, 1, max_open = TRUE)
+  for (nm in intersect(names(config), c("nesterov", "amsgrad"))) check_flag(config[[nm]], fn, nm)
   structure(list(class_name = class_name, config = config),
             class = c(paste0("keras.optimizers.", class_name), "keras.optimizers.Optimizer",
                       "kerasnative_optimizer"))
@@ -23,8 +29,8 @@ clip_args <- function(clipnorm, clipvalue) {
   c(if (!is.null(clipnorm)) list(clipnorm = clipnorm), if (!is.null(clipvalue)) list(clipvalue = clipvalue))
 }
 check_lr <- function(lr) {
-  if (!is.numeric(lr) || length(lr) != 1 || is.na(lr) || lr < 0)
-    stop("`lr` must be a non-negative number", call. = FALSE)
+  if (!is.numeric(lr) || length(lr) != 1 || is.na(lr) || lr < 0 || !is.finite(lr))
+    stop("`lr` must be a finite non-negative number, got ", arg_text(lr), call. = FALSE)
 }
 
 #' Stochastic gradient descent optimizer

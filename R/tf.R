@@ -47,7 +47,10 @@ as_dtype_name <- function(d, what = "dtype") {
 shape <- function(...) {
   dims <- list(...)
   if (length(dims) == 1 && length(dims[[1]]) > 1) dims <- as.list(dims[[1]])
-  v <- vapply(dims, function(d) if (is.null(d) || is.na(d)) NA_integer_ else as.integer(d), integer(1))
+  v <- vapply(dims, function(d) {
+    if (is.null(d) || (length(d) == 1 && is.na(d))) return(NA_integer_)
+    check_whole(d, "shape", "...", min = 0)
+  }, integer(1))
   structure(v, class = "kerasnative_shape")
 }
 
