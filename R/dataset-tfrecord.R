@@ -216,6 +216,9 @@ tfrecord_writer <- function(path, compression_type = "") {
       stop("$write(): `example` must be a named list of feature values (or a raw record)", call. = FALSE)
     cols <- lapply(names(example), function(nm) {
       x <- example[[nm]]
+      if (!is.atomic(x) || is.null(x))
+        stop("write_tfrecord(): feature '", nm, "' must be an integer, double, logical, character or raw ",
+             "array, not ", class(x)[1], call. = FALSE)
       d <- dim(x)
       x1 <- if (is.null(d)) array(x, c(1, length(x))) else array(x, c(1, d))
       if (is.raw(x) && !(nm %in% as_bytes)) x1 <- array(x, c(1, length(x)))

@@ -159,3 +159,33 @@ test_that("SIGKILL during write_tfrecord() leaves the previous file intact", {
                expect_equal(id, seq_len(if (v == kOriginal) n_orig else 20000))
              })
 })
+
+test_that("a write_tfrecord() or tfrecord_writer that fails keeps the previous file and leaves no temporary", {
+  dir <- tempfile("kn_atomic_err_")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  target <- file.path(dir, "data.tfrecord")
+  write_tfrecord(list(a = 1:3), target)
+  before <- readBin(target, "raw", file.size(target))
+  # fails at record 3 (a function is not a feature value), after two records were written
+  expect_error(write_tfrecord(list(a = list(1L, 2L, sum)), target), "feature 'a'")
+  expect_identical(readBin(target, "raw", file.size(target)), before)
+  expect_identical(list.files(dir, all.files = TRUE, no.. = TRUE), "data.tfrecord")
+  # a writer that is aborted, or garbage-collected without close()
+  w <- tfrecord_writer(target)
+  w$write(list(a = 9L))
+  expect_length(list.files(dir, all.files = TRUE, no.. = TRUE), 2)  # the hidden temporary
+  w$abort()
+  expect_identical(readBin(target, "raw", file.size(target)), before)
+  w <- tfrecord_writer(target)
+  w$write(list(a = 9L))
+  rm(w)
+  invisible(gc())
+  expect_identical(readBin(target, "raw", file.size(target)), before)
+  expect_identical(list.files(dir, all.files = TRUE, no.. = TRUE), "data.tfrecord")
+  # and a writer that closes replaces it
+  w <- tfrecord_writer(target)
+  w$write(list(a = 9L))
+  w$close()
+  expect_equal(read_tfrecord_examples(target)[[1]]$a$values, 9)
+})
