@@ -29,8 +29,6 @@ std::string Origin::str() const {
 
 // The pipeline shares the engine's thread budget (kn_threads()): a map never
 // runs more workers than the compute pool has threads.
-int dataset_default_threads() { return num_threads(); }
-
 int dataset_map_threads(int64_t num_parallel_calls) {
   const int64_t budget = num_threads();
   if (num_parallel_calls < 0) return static_cast<int>(budget);

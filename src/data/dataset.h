@@ -120,7 +120,6 @@ std::unique_ptr<Iterator> make_pipeline(const DatasetPtr& ds, uint64_t seed);
 // (kn::num_threads(), i.e. kn_threads() in R): AUTOTUNE (< 0) uses all of it,
 // an explicit num_parallel_calls is capped by it; <= 1 maps on the consumer's
 // thread.
-int dataset_default_threads();  // == num_threads()
 int dataset_map_threads(int64_t num_parallel_calls);
 // Worker threads owned by the parallel-map iterators alive right now.
 int dataset_live_map_workers();
