@@ -37,7 +37,7 @@ is_model <- function(x) inherits(x, "kerasnative_model")
 
 # Input shape arguments of the first layer -> Keras's batch_input_shape list.
 batch_input_shape_of <- function(input_shape = NULL, batch_input_shape = NULL, batch_size = NULL) {
-  fn <- "layer"
+  fn <- NULL  # shared by every layer_*() function: the message names the argument only
   if (!is.null(batch_input_shape)) {
     b <- as.list(batch_input_shape)
     for (d in b) if (!is.null(d) && !(length(d) == 1 && is.na(d)))

@@ -134,7 +134,8 @@ arg_text <- function(x) {
 }
 
 arg_fail <- function(fn, arg, must, x) {
-  stop(sprintf("%s(): `%s` must be %s, got %s", fn, arg, must, arg_text(x)), call. = FALSE)
+  stop(sprintf("%s`%s` must be %s, got %s", if (is.null(fn)) "" else paste0(fn, "(): "), arg, must,
+               arg_text(x)), call. = FALSE)
 }
 
 # Whole numbers in [min, max] (NA, NaN, Inf and fractions rejected); `len` the
