@@ -566,9 +566,10 @@ run_bad_case_child <- function(cs, fx, script_dir) {
     sprintf("cs <- env$bad_cases[[%d]]", cs$index),
     "res <- env$run_bad_case(cs, fx)",
     sprintf("saveRDS(res, '%s')", out)), script)
-  status <- system2(file.path(R.home("bin"), "Rscript"), script, stdout = FALSE, stderr = FALSE,
+  # a child killed by a signal makes system2() warn; the status is reported below instead
+  status <- suppressWarnings(system2(file.path(R.home("bin"), "Rscript"), script, stdout = FALSE, stderr = FALSE,
                     env = c(paste0("R_LIBS=", paste(.libPaths(), collapse = ":")), "KN_BAD_INPUT_CHILD=1"),
-                    timeout = 120)
+                    timeout = 120))
   if (file.exists(out)) return(readRDS(out))
   list(status = "crash", message = sprintf("child R exited with status %s without a result", status),
        pattern = "")
@@ -599,7 +600,8 @@ if (!nzchar(Sys.getenv("KN_BAD_INPUT_CHILD"))) {
     test_that(label, {
       res <- if (cs$risky) run_bad_case_child(cs, fx, dir) else run_bad_case(cs, fx)
       expect_identical(res$status, "error", info = res$message)
-      expect_match(res$message, res$pattern, perl = TRUE, info = paste("got:", res$message))
+      if (res$status == "error")
+        expect_match(res$message, res$pattern, perl = TRUE, info = paste("got:", res$message))
     })
   }
   unlink(dir, recursive = TRUE)
