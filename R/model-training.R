@@ -149,10 +149,24 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
     stop("fit(): `validation_split` must be a number in [0, 1), got ", format(validation_split), call. = FALSE)
   plan <- if (is_dataset(x)) {
     fit_plan_dataset(object, x, steps_per_epoch, validation_data, validation_steps)
+  } else if (is.function(x)) {
+    if (!is.null(y)) stop("fit(): `y` must be NULL when `x` is a generator function", call. = FALSE)
+    fit_plan_generator(object, x, steps_per_epoch, validation_data, validation_steps, class_weight,
+                       max_queue_size = 10L, what = "fit")
   } else {
     fit_plan_arrays(object, x, y, batch_size, validation_split, validation_data, shuffle,
                     class_weight, sample_weight)
   }
+  fit_run(object, plan, epochs, verbose, callbacks, initial_epoch)
+}
+
+# The epoch loop shared by fit() and fit_generator(): callbacks, validation,
+# history. `plan` says how to run one epoch (arrays, dataset or generator).
+fit_run <- function(object, plan, epochs, verbose, callbacks, initial_epoch) {
+  ptr <- model_ptr(object)
+  epochs <- as.integer(epochs)
+  verbose <- as.integer(verbose)
+  initial_epoch <- as.integer(initial_epoch)
   metric_names <- cpp_model_metric_names(ptr)
   do_val <- !is.null(plan$validate)
   all_names <- c(if (do_val) paste0("val_", metric_names), metric_names)
@@ -162,8 +176,12 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
                   validation_samples = plan$validation_samples, metrics = all_names),
     metrics = stats::setNames(rep(list(numeric(0)), length(all_names)), all_names)),
     class = "keras_training_history")
-  cbs <- normalize_callbacks(callbacks)
-  run_callbacks(cbs, "on_train_begin", list())
+  cbs <- callback_list(callbacks, object, history$params)
+  train_hook <- batch_hook(cbs, "train", object)
+  test_hook <- batch_hook(cbs, "test", object)
+  assign("stop_training", FALSE, envir = object)
+  if (!is.null(plan$finish)) on.exit(plan$finish(), add = TRUE)
+  cbs_call(cbs, "on_train_begin", list())
   dyn <- dynamic_display()
   if (verbose > 0 && !is.null(plan$samples)) {
     cat(sprintf("Train on %d samples%s\n", plan$samples,
@@ -171,16 +189,19 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
   }
   for (epoch in seq_len(max(0, epochs - initial_epoch)) + initial_epoch) {
     if (verbose > 0) cat(sprintf("Epoch %d/%d\n", epoch, epochs))
-    run_callbacks(cbs, "on_epoch_begin", list(epoch - 1L, list()))
+    cbs_call(cbs, "on_epoch_begin", epoch - 1L, list())
     # A Ctrl-C that lands in R code between batch loops stops training the same
     # way as one inside the native loop: the model keeps its last weights.
-    res <- tryCatch(plan$run_epoch(r_seed(), verbose, dyn),
+    res <- tryCatch(plan$run_epoch(r_seed(), verbose, dyn, train_hook),
                     interrupt = function(e) list(values = list(), stopped = TRUE, progress = NULL))
     logs <- res$values
-    if (do_val && !res$stopped) {
-      v <- tryCatch(plan$validate(), interrupt = function(e) NULL)
+    stop_now <- isTRUE(res$stop_training) || isTRUE(.subset2(object, "stop_training"))
+    if (do_val && !res$stopped && !stop_now) {
+      cbs_call(cbs, "on_test_begin", list())
+      v <- tryCatch(plan$validate(test_hook), interrupt = function(e) NULL)
       if (is.null(v)) res$stopped <- TRUE
       else {
+        cbs_call(cbs, "on_test_end", list())
         names(v) <- paste0("val_", names(v))
         cpp_progress_finish(res$progress, v)
         logs <- c(v, logs)
@@ -192,10 +213,14 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
       message(sprintf("\nTraining interrupted during epoch %d; the model keeps the weights of the last completed batch.", epoch))
       break
     }
+    logs <- cbs_epoch_end(cbs, epoch - 1L, logs)
     for (nm in names(logs)) history$metrics[[nm]] <- c(history$metrics[[nm]], logs[[nm]])
-    if (isTRUE(run_callbacks(cbs, "on_epoch_end", list(epoch - 1L, logs)))) break
+    if (isTRUE(.subset2(object, "stop_training"))) break
   }
-  run_callbacks(cbs, "on_train_end", list())
+  cbs_call(cbs, "on_train_end", list())
+  # metrics added by callbacks (lr) after the first epoch: pad to the epoch count
+  n_ep <- max(0, lengths(history$metrics))
+  history$metrics <- lapply(history$metrics, function(m) c(rep(NA_real_, n_ep - length(m)), m))
   model_touched(object)
   invisible(history)
 }
@@ -241,11 +266,11 @@ fit_plan_arrays <- function(object, x, y, batch_size, validation_split, validati
   data <- model_data(object, xs, ys, sample_weight)
   list(
     batch_size = batch_size, samples = n, steps = NULL, validation_samples = n_val,
-    run_epoch = function(seed, verbose, dynamic) {
+    run_epoch = function(seed, verbose, dynamic, hook = NULL) {
       idx <- if (shuffle) sample.int(n) - 1L else seq_len(n) - 1L
-      cpp_model_fit_epoch(ptr, data, as.integer(idx), batch_size, seed, verbose, dynamic)
+      cpp_model_fit_epoch(ptr, data, as.integer(idx), batch_size, seed, verbose, dynamic, hook)
     },
-    validate = if (!is.null(val)) function() cpp_model_evaluate(ptr, val, batch_size, 0L, FALSE)
+    validate = if (!is.null(val)) function(hook = NULL) cpp_model_evaluate(ptr, val, batch_size, 0L, FALSE, hook)
   )
 }
 
@@ -258,6 +283,8 @@ is_dataset <- function(x) inherits(x, "kerasnative_dataset")
 #' @param x,y Input and target data (arrays, or lists of arrays).
 #' @param sample_weight Optional vector of sample weights.
 #' @param steps Only for datasets.
+#' @param callbacks List of callbacks to apply during evaluation (their
+#'   `on_test_*` methods are called).
 #' @return Named list of model test loss (or losses for models with multiple
 #'   outputs) and model metrics (`acc`).
 #' @examples
@@ -269,14 +296,21 @@ is_dataset <- function(x) inherits(x, "kerasnative_dataset")
 #' model %>% evaluate(x, y, verbose = 0)
 #' @export
 evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
-                     sample_weight = NULL, steps = NULL, ...) {
+                     sample_weight = NULL, steps = NULL, callbacks = NULL, ...) {
   if (!is_model(object)) stop("evaluate() needs a model", call. = FALSE)
   if (is.null(.subset2(object, "compiled")))
     stop("the model must be compiled before evaluation: call compile() first", call. = FALSE)
-  if (is_dataset(x)) return(evaluate_dataset(object, x, steps, verbose))
-  data <- model_data(object, x, y, sample_weight)
-  cpp_model_evaluate(model_ptr(object), data, as.integer(batch_size %||% 32L), as.integer(verbose),
-                     dynamic_display())
+  cbs <- callback_list(callbacks, object, list(batch_size = batch_size, steps = steps, verbose = verbose))
+  hook <- batch_hook(cbs, "test", object)
+  cbs_call(cbs, "on_test_begin", list())
+  out <- if (is_dataset(x)) evaluate_dataset(object, x, steps, verbose, hook)
+  else {
+    data <- model_data(object, x, y, sample_weight)
+    cpp_model_evaluate(model_ptr(object), data, as.integer(batch_size %||% 32L), as.integer(verbose),
+                       dynamic_display(), hook)
+  }
+  cbs_call(cbs, "on_test_end", list())
+  out
 }
 
 #' Generate predictions from a Keras model
@@ -286,6 +320,8 @@ evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
 #' @param batch_size Integer (default 32).
 #' @param verbose Verbosity mode, 0 or 1.
 #' @param steps Only for datasets.
+#' @param callbacks List of callbacks to apply during prediction (their
+#'   `on_predict_*` methods are called).
 #' @param ... Ignored.
 #' @return Array of predictions (a list of arrays for several outputs).
 #' @examples
@@ -294,12 +330,20 @@ evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
 #' predict(model, matrix(runif(6), ncol = 2))
 #' @importFrom stats predict
 #' @export
-predict.kerasnative_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL, ...) {
-  if (is_dataset(x)) return(predict_dataset(object, x, steps, verbose))
-  data <- model_data(object, x, NULL, NULL)
-  out <- cpp_model_predict(model_ptr(object), data, as.integer(batch_size %||% 32L),
-                           as.integer(verbose), dynamic_display())
-  if (length(out) == 1) out[[1]] else out
+predict.kerasnative_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL,
+                                      callbacks = NULL, ...) {
+  cbs <- callback_list(callbacks, object, list(batch_size = batch_size, steps = steps, verbose = verbose))
+  hook <- batch_hook(cbs, "predict", object)
+  cbs_call(cbs, "on_predict_begin", list())
+  out <- if (is_dataset(x)) predict_dataset(object, x, steps, verbose, hook)
+  else {
+    data <- model_data(object, x, NULL, NULL)
+    out <- cpp_model_predict(model_ptr(object), data, as.integer(batch_size %||% 32L),
+                             as.integer(verbose), dynamic_display(), hook)
+    if (length(out) == 1) out[[1]] else out
+  }
+  cbs_call(cbs, "on_predict_end", list())
+  out
 }
 
 #' @rdname predict_proba
