@@ -271,3 +271,35 @@ cpp_model_load_optimizer_state <- function(model, h5, fallback_iterations) {
     .Call(`_kerasnative_cpp_model_load_optimizer_state`, model, h5, fallback_iterations)
 }
 
+cpp_tfevents_open <- function(log_dir) {
+    .Call(`_kerasnative_cpp_tfevents_open`, log_dir)
+}
+
+cpp_tfevents_path <- function(w) {
+    .Call(`_kerasnative_cpp_tfevents_path`, w)
+}
+
+cpp_tfevents_scalars <- function(w, tags, values, step, wall_time) {
+    invisible(.Call(`_kerasnative_cpp_tfevents_scalars`, w, tags, values, step, wall_time))
+}
+
+cpp_tfevents_histogram <- function(w, tag, values, step, wall_time) {
+    invisible(.Call(`_kerasnative_cpp_tfevents_histogram`, w, tag, values, step, wall_time))
+}
+
+cpp_tfevents_graph <- function(w, names, ops, inputs, shapes, wall_time) {
+    invisible(.Call(`_kerasnative_cpp_tfevents_graph`, w, names, ops, inputs, shapes, wall_time))
+}
+
+cpp_tfevents_close <- function(w) {
+    invisible(.Call(`_kerasnative_cpp_tfevents_close`, w))
+}
+
+cpp_tfevents_read_scalars <- function(path) {
+    .Call(`_kerasnative_cpp_tfevents_read_scalars`, path)
+}
+
+cpp_tfevents_file_version <- function(path) {
+    .Call(`_kerasnative_cpp_tfevents_file_version`, path)
+}
+

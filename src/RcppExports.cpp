@@ -840,6 +840,103 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_tfevents_open
+SEXP cpp_tfevents_open(std::string log_dir);
+RcppExport SEXP _kerasnative_cpp_tfevents_open(SEXP log_dirSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type log_dir(log_dirSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_open(log_dir));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_tfevents_path
+std::string cpp_tfevents_path(SEXP w);
+RcppExport SEXP _kerasnative_cpp_tfevents_path(SEXP wSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_path(w));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_tfevents_scalars
+void cpp_tfevents_scalars(SEXP w, CharacterVector tags, NumericVector values, double step, double wall_time);
+RcppExport SEXP _kerasnative_cpp_tfevents_scalars(SEXP wSEXP, SEXP tagsSEXP, SEXP valuesSEXP, SEXP stepSEXP, SEXP wall_timeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type tags(tagsSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type values(valuesSEXP);
+    Rcpp::traits::input_parameter< double >::type step(stepSEXP);
+    Rcpp::traits::input_parameter< double >::type wall_time(wall_timeSEXP);
+    cpp_tfevents_scalars(w, tags, values, step, wall_time);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_tfevents_histogram
+void cpp_tfevents_histogram(SEXP w, std::string tag, NumericVector values, double step, double wall_time);
+RcppExport SEXP _kerasnative_cpp_tfevents_histogram(SEXP wSEXP, SEXP tagSEXP, SEXP valuesSEXP, SEXP stepSEXP, SEXP wall_timeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    Rcpp::traits::input_parameter< std::string >::type tag(tagSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type values(valuesSEXP);
+    Rcpp::traits::input_parameter< double >::type step(stepSEXP);
+    Rcpp::traits::input_parameter< double >::type wall_time(wall_timeSEXP);
+    cpp_tfevents_histogram(w, tag, values, step, wall_time);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_tfevents_graph
+void cpp_tfevents_graph(SEXP w, CharacterVector names, CharacterVector ops, List inputs, List shapes, double wall_time);
+RcppExport SEXP _kerasnative_cpp_tfevents_graph(SEXP wSEXP, SEXP namesSEXP, SEXP opsSEXP, SEXP inputsSEXP, SEXP shapesSEXP, SEXP wall_timeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type names(namesSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type ops(opsSEXP);
+    Rcpp::traits::input_parameter< List >::type inputs(inputsSEXP);
+    Rcpp::traits::input_parameter< List >::type shapes(shapesSEXP);
+    Rcpp::traits::input_parameter< double >::type wall_time(wall_timeSEXP);
+    cpp_tfevents_graph(w, names, ops, inputs, shapes, wall_time);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_tfevents_close
+void cpp_tfevents_close(SEXP w);
+RcppExport SEXP _kerasnative_cpp_tfevents_close(SEXP wSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    cpp_tfevents_close(w);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_tfevents_read_scalars
+DataFrame cpp_tfevents_read_scalars(std::string path);
+RcppExport SEXP _kerasnative_cpp_tfevents_read_scalars(SEXP pathSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_read_scalars(path));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_tfevents_file_version
+std::string cpp_tfevents_file_version(std::string path);
+RcppExport SEXP _kerasnative_cpp_tfevents_file_version(SEXP pathSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_file_version(path));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_optimizer_get_lr", (DL_FUNC) &_kerasnative_cpp_optimizer_get_lr, 1},
@@ -909,6 +1006,14 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_model_from_config", (DL_FUNC) &_kerasnative_cpp_model_from_config, 4},
     {"_kerasnative_cpp_model_load_weights", (DL_FUNC) &_kerasnative_cpp_model_load_weights, 5},
     {"_kerasnative_cpp_model_load_optimizer_state", (DL_FUNC) &_kerasnative_cpp_model_load_optimizer_state, 3},
+    {"_kerasnative_cpp_tfevents_open", (DL_FUNC) &_kerasnative_cpp_tfevents_open, 1},
+    {"_kerasnative_cpp_tfevents_path", (DL_FUNC) &_kerasnative_cpp_tfevents_path, 1},
+    {"_kerasnative_cpp_tfevents_scalars", (DL_FUNC) &_kerasnative_cpp_tfevents_scalars, 5},
+    {"_kerasnative_cpp_tfevents_histogram", (DL_FUNC) &_kerasnative_cpp_tfevents_histogram, 5},
+    {"_kerasnative_cpp_tfevents_graph", (DL_FUNC) &_kerasnative_cpp_tfevents_graph, 6},
+    {"_kerasnative_cpp_tfevents_close", (DL_FUNC) &_kerasnative_cpp_tfevents_close, 1},
+    {"_kerasnative_cpp_tfevents_read_scalars", (DL_FUNC) &_kerasnative_cpp_tfevents_read_scalars, 1},
+    {"_kerasnative_cpp_tfevents_file_version", (DL_FUNC) &_kerasnative_cpp_tfevents_file_version, 1},
     {NULL, NULL, 0}
 };
 
