@@ -180,7 +180,6 @@ fit_run <- function(object, plan, epochs, verbose, callbacks, initial_epoch) {
   train_hook <- batch_hook(cbs, "train", object)
   test_hook <- batch_hook(cbs, "test", object)
   assign("stop_training", FALSE, envir = object)
-  if (!is.null(plan$finish)) on.exit(plan$finish(), add = TRUE)
   cbs_call(cbs, "on_train_begin", list())
   dyn <- dynamic_display()
   if (verbose > 0 && !is.null(plan$samples)) {
