@@ -235,10 +235,11 @@ RemoteMonitor <- R6::R6Class("RemoteMonitor", inherit = KerasCallback,
       body <- if (self$send_as_json) json else paste0(utils::URLencode(self$field, reserved = TRUE), "=",
                                                       utils::URLencode(json, reserved = TRUE))
       type <- if (self$send_as_json) "application/json" else "application/x-www-form-urlencoded"
-      ok <- tryCatch({ http_post(paste0(self$root, self$path), body, type, self$headers); TRUE },
-                     kerasnative_http_unsupported = function(e) stop(e),
-                     error = function(e) FALSE)
-      if (!ok) warning("Warning: could not reach RemoteMonitor root server at ", self$root, call. = FALSE)
+      r <- tryCatch({ http_post(paste0(self$root, self$path), body, type, self$headers); "ok" },
+                    kerasnative_http_unsupported = function(e) e,
+                    error = function(e) "unreachable")
+      if (inherits(r, "error")) stop(r)
+      if (identical(r, "unreachable")) warning("Warning: could not reach RemoteMonitor root server at ", self$root, call. = FALSE)
       invisible(NULL)
     }
   )

@@ -142,7 +142,8 @@ check_generator_args <- function(what, max_queue_size, workers) {
 #' thread (as keras requires for R generators); while it produces the next
 #' batches, the native engine trains on the previous one on a worker thread.
 #' A batch with the wrong structure or shapes stops training with an error
-#' naming the step and what the generator returned.
+#' naming the step and what the generator returned. The generator must not
+#' use the model being trained (the engine is training it at the time).
 #' @inheritParams fit
 #' @param generator A generator function returning `list(inputs, targets)` or
 #'   `list(inputs, targets, sample_weights)`.

@@ -97,11 +97,14 @@ class_weights_to_sample <- function(class_weight, y) {
 #' Train a Keras model
 #'
 #' Trains the model for a fixed number of epochs, natively: the batch loop
-#' runs in C++ and R is called back only between epochs.
+#' runs in C++; R is called back between epochs, and at batch boundaries
+#' only when a callback has batch-level methods.
 #'
 #' @param object Model to train.
 #' @param x Vector, matrix, or array of training data (or list if the model
-#'   has multiple inputs); samples along the first dimension.
+#'   has multiple inputs); samples along the first dimension. Also a dataset,
+#'   or a generator function returning `list(x, y)` batches (then
+#'   `steps_per_epoch` is required; see [fit_generator()]).
 #' @param y Vector, matrix, or array of target (label) data (or list).
 #' @param batch_size Integer or `NULL`: samples per gradient update (default 32).
 #' @param epochs Number of epochs to train the model.
@@ -117,7 +120,7 @@ class_weights_to_sample <- function(class_weight, y) {
 #'   a weight value, used for weighting the loss function.
 #' @param sample_weight Optional vector of weights for the training samples.
 #' @param initial_epoch Epoch at which to start training (useful for resuming).
-#' @param steps_per_epoch,validation_steps Only for datasets (not yet supported with arrays).
+#' @param steps_per_epoch,validation_steps Only for datasets and generators (not used with arrays).
 #' @param ... Ignored.
 #' @return A `keras_training_history` object (invisibly).
 #' @examples

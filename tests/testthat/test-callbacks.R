@@ -336,3 +336,11 @@ test_that("remote monitor POSTs each epoch's logs", {
                                callbacks = callback_remote_monitor(root = "http://127.0.0.1:1")),
                  "could not reach RemoteMonitor root server at http://127.0.0.1:1")
 })
+
+test_that("remote monitor without curl: https is a clear error", {
+  skip_if(requireNamespace("curl", quietly = TRUE), "curl is installed (https works through it)")
+  d <- toy_data(n = 20)
+  expect_error(toy_model() %>% fit(d$x, d$y, epochs = 1, verbose = 0,
+                                   callbacks = callback_remote_monitor(root = "https://example.invalid")),
+               "only http:// URLs are supported")
+})
