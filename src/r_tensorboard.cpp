@@ -42,9 +42,9 @@ void cpp_tfevents_histogram(SEXP w, std::string tag, NumericVector values, doubl
 // [[Rcpp::export]]
 void cpp_tfevents_graph(SEXP w, CharacterVector names, CharacterVector ops, List inputs, List shapes,
                         double wall_time) {
-  std::vector<kn::GraphNode> nodes;
+  std::vector<kn::GraphDefNode> nodes;
   for (R_xlen_t k = 0; k < names.size(); ++k) {
-    kn::GraphNode n;
+    kn::GraphDefNode n;
     n.name = as<std::string>(names[k]);
     n.op = as<std::string>(ops[k]);
     n.inputs = as<std::vector<std::string>>(inputs[k]);

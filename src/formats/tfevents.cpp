@@ -131,9 +131,9 @@ void EventFileWriter::add_histogram(const std::string& tag, const float* values,
   write_event(ev.SerializeAsString());
 }
 
-void EventFileWriter::add_graph(const std::vector<GraphNode>& nodes, double wall_time) {
+void EventFileWriter::add_graph(const std::vector<GraphDefNode>& nodes, double wall_time) {
   tensorflow::GraphDef g;
-  for (const GraphNode& n : nodes) {
+  for (const GraphDefNode& n : nodes) {
     tensorflow::NodeDef* nd = g.add_node();
     nd->set_name(n.name);
     nd->set_op(n.op);

@@ -25,7 +25,7 @@ Histogram make_histogram(const float* values, int64_t n);
 const std::vector<double>& histogram_default_limits();
 
 // One node of the model graph shown by TensorBoard's Graphs tab.
-struct GraphNode {
+struct GraphDefNode {
   std::string name, op;                  // layer name, Keras class ("Dense", "InputLayer")
   std::vector<std::string> inputs;       // names of inbound nodes
   std::vector<int64_t> output_shape;     // without the batch dimension
@@ -43,7 +43,7 @@ class EventFileWriter {
 
   void add_scalar(const std::string& tag, double value, int64_t step, double wall_time);
   void add_histogram(const std::string& tag, const float* values, int64_t n, int64_t step, double wall_time);
-  void add_graph(const std::vector<GraphNode>& nodes, double wall_time);
+  void add_graph(const std::vector<GraphDefNode>& nodes, double wall_time);
   void flush();
   void close();
   const std::string& path() const { return path_; }
