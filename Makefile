@@ -30,16 +30,18 @@ install: deps
 
 # Standalone C++ tests of the engine folders (no R), one binary per tests/cpp/test_*.cpp.
 CPP_SRC := $(wildcard $(foreach d,$(ENGINE_DIRS),src/$(d)/*.cpp))
-CPP_OBJ := $(patsubst src/%.cpp,_build/cpp/obj/%.o,$(CPP_SRC)) _build/cpp/obj/example.pb.o
+PROTOS := example tensor summary event graph
+PROTO_CC := $(patsubst %,_build/cpp/proto/%.pb.cc,$(PROTOS))
+CPP_OBJ := $(patsubst src/%.cpp,_build/cpp/obj/%.o,$(CPP_SRC)) $(patsubst %,_build/cpp/obj/%.pb.o,$(PROTOS))
 CPP_TESTS := $(patsubst tests/cpp/%.cpp,_build/cpp/%,$(wildcard tests/cpp/test_*.cpp))
 
-_build/cpp/proto/example.pb.cc: src/formats/proto/example.proto
+_build/cpp/proto/%.pb.cc: src/formats/proto/%.proto
 	@mkdir -p _build/cpp/proto
 	protoc --cpp_out=_build/cpp/proto -Isrc/formats/proto $<
-_build/cpp/obj/example.pb.o: _build/cpp/proto/example.pb.cc
+_build/cpp/obj/%.pb.o: _build/cpp/proto/%.pb.cc $(PROTO_CC)
 	@mkdir -p $(dir $@)
 	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
-_build/cpp/obj/%.o: src/%.cpp $(wildcard $(foreach d,$(ENGINE_DIRS),src/$(d)/*.h)) _build/cpp/proto/example.pb.cc
+_build/cpp/obj/%.o: src/%.cpp $(wildcard $(foreach d,$(ENGINE_DIRS),src/$(d)/*.h)) $(PROTO_CC)
 	@mkdir -p $(dir $@)
 	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
 _build/cpp/test_%: tests/cpp/test_%.cpp tests/cpp/harness.h $(CPP_OBJ)

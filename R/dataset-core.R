@@ -486,28 +486,28 @@ fit_plan_dataset <- function(object, dataset, steps_per_epoch, validation_data, 
       if (vsteps < 0 && dataset_infinite(validation_data))
         stop("fit(): the validation dataset repeats forever; give `validation_steps`", call. = FALSE)
       vhandle <- dataset_handle(validation_data)
-      val <- function() {
+      val <- function(hook = NULL) {
         vit <- cpp_dataset_iterator(vhandle, r_seed())
         on.exit(cpp_iterator_close(vit))
-        cpp_dataset_evaluate(ptr, vit, vroles$x, vroles$y, vroles$w, vsteps, 0L, FALSE)
+        cpp_dataset_evaluate(ptr, vit, vroles$x, vroles$y, vroles$w, vsteps, 0L, FALSE, hook)
       }
     } else {
       vx <- validation_data[[1]]; vy <- validation_data[[2]]
       vw <- if (length(validation_data) > 2) validation_data[[3]] else NULL
       vdata <- model_data(object, vx, vy, vw, "validation_data")
-      val <- function() cpp_model_evaluate(ptr, vdata, 32L, 0L, FALSE)
+      val <- function(hook = NULL) cpp_model_evaluate(ptr, vdata, 32L, 0L, FALSE, hook)
     }
   }
   list(
     batch_size = NULL, samples = NULL, steps = steps, validation_samples = NULL,
-    run_epoch = function(seed, verbose, dynamic) {
+    run_epoch = function(seed, verbose, dynamic, hook = NULL) {
       if (is.null(steps) || is.null(it)) {
         if (!is.null(it)) cpp_iterator_close(it)
         it <<- cpp_dataset_iterator(handle, seed)
       }
       res <- tryCatch(
         cpp_dataset_fit_epoch(ptr, it, roles$x, roles$y, roles$w, if (is.null(steps)) -1 else steps,
-                              known %||% 0, seed, verbose, dynamic),
+                              known %||% 0, seed, verbose, dynamic, hook),
         error = function(e) stop(conditionMessage(e), call. = FALSE))
       if (is.null(steps)) {
         if (res$batches == 0) stop("fit(): the dataset produced no batches", call. = FALSE)
@@ -525,7 +525,7 @@ fit_plan_dataset <- function(object, dataset, steps_per_epoch, validation_data, 
   )
 }
 
-evaluate_dataset <- function(object, dataset, steps, verbose) {
+evaluate_dataset <- function(object, dataset, steps, verbose, hook = NULL) {
   roles <- dataset_roles(dataset, "evaluate")
   st <- if (!is.null(steps)) count_int(steps, "steps", min = 1) else -1
   if (st < 0 && dataset_infinite(dataset))
@@ -533,18 +533,18 @@ evaluate_dataset <- function(object, dataset, steps, verbose) {
   it <- cpp_dataset_iterator(dataset_handle(dataset), r_seed())
   on.exit(cpp_iterator_close(it))
   tryCatch(cpp_dataset_evaluate(model_ptr(object), it, roles$x, roles$y, roles$w, st,
-                                as.integer(verbose), dynamic_display()),
+                                as.integer(verbose), dynamic_display(), hook),
            error = function(e) stop(conditionMessage(e), call. = FALSE))
 }
 
-predict_dataset <- function(object, dataset, steps, verbose) {
+predict_dataset <- function(object, dataset, steps, verbose, hook = NULL) {
   roles <- dataset_roles(dataset, "predict", need_y = FALSE, n_inputs = model_n_inputs(object))
   st <- if (!is.null(steps)) count_int(steps, "steps", min = 1) else -1
   if (st < 0 && dataset_infinite(dataset))
     stop("predict(): the dataset repeats forever; give `steps`", call. = FALSE)
   it <- cpp_dataset_iterator(dataset_handle(dataset), r_seed())
   on.exit(cpp_iterator_close(it))
-  out <- tryCatch(cpp_dataset_predict(model_ptr(object), it, roles$x, st, as.integer(verbose), dynamic_display()),
+  out <- tryCatch(cpp_dataset_predict(model_ptr(object), it, roles$x, st, as.integer(verbose), dynamic_display(), hook),
                   error = function(e) stop(conditionMessage(e), call. = FALSE))
   if (length(out) == 1) out[[1]] else out
 }

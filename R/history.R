@@ -6,8 +6,13 @@ print.keras_training_history <- function(x, ...) {
       paste0(", validated on ", prettyNum(p$validation_samples, big.mark = ","), " samples")
     else ", validated"
   } else ""
-  str <- paste0("Trained on ", prettyNum(p$samples, big.mark = ","), " samples", validate,
-                " (batch_size=", p$batch_size, ", epochs=", p$epochs, ")")
+  str <- if (!is.null(p$samples)) {
+    paste0("Trained on ", prettyNum(p$samples, big.mark = ","), " samples", validate,
+           " (batch_size=", p$batch_size, ", epochs=", p$epochs, ")")
+  } else {  # generators and datasets: steps per epoch
+    paste0("Trained on ", if (!is.null(p$steps)) paste0(p$steps, " steps per epoch") else "a dataset",
+           validate, " (epochs=", p$epochs, ")")
+  }
   metrics <- Filter(length, x$metrics)
   if (length(metrics)) {
     last <- vapply(metrics, function(m) m[[length(m)]], numeric(1))

@@ -195,7 +195,7 @@ model_layers <- function(model) {
     },
     optimizer = {
       o <- cpp_model_optimizer(ptr)
-      if (!length(o)) NULL else new_optimizer(o$class_name, jsonlite::fromJSON(o$config))
+      if (!length(o)) NULL else new_optimizer(o$class_name, jsonlite::fromJSON(o$config), model = x)
     },
     loss = .subset2(x, "compiled")$loss,
     metrics_names = cpp_model_metric_names(ptr),

@@ -117,11 +117,14 @@ class_weights_to_sample <- function(class_weight, y) {
 #' Train a Keras model
 #'
 #' Trains the model for a fixed number of epochs, natively: the batch loop
-#' runs in C++ and R is called back only between epochs.
+#' runs in C++; R is called back between epochs, and at batch boundaries
+#' only when a callback has batch-level methods.
 #'
 #' @param object Model to train.
 #' @param x Vector, matrix, or array of training data (or list if the model
-#'   has multiple inputs); samples along the first dimension.
+#'   has multiple inputs); samples along the first dimension. Also a dataset,
+#'   or a generator function returning `list(x, y)` batches (then
+#'   `steps_per_epoch` is required; see [fit_generator()]).
 #' @param y Vector, matrix, or array of target (label) data (or list).
 #' @param batch_size Integer or `NULL`: samples per gradient update (default 32).
 #' @param epochs Number of epochs to train the model.
@@ -137,7 +140,7 @@ class_weights_to_sample <- function(class_weight, y) {
 #'   a weight value, used for weighting the loss function.
 #' @param sample_weight Optional vector of weights for the training samples.
 #' @param initial_epoch Epoch at which to start training (useful for resuming).
-#' @param steps_per_epoch,validation_steps Only for datasets (not yet supported with arrays).
+#' @param steps_per_epoch,validation_steps Only for datasets and generators (not used with arrays).
 #' @param ... Ignored.
 #' @return A `keras_training_history` object (invisibly).
 #' @examples
@@ -172,10 +175,24 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
     arg_fail("fit", "validation_data", "list(x_val, y_val) or list(x_val, y_val, sample_weights)", validation_data)
   plan <- if (is_dataset(x)) {
     fit_plan_dataset(object, x, steps_per_epoch, validation_data, validation_steps)
+  } else if (is.function(x)) {
+    if (!is.null(y)) stop("fit(): `y` must be NULL when `x` is a generator function", call. = FALSE)
+    fit_plan_generator(object, x, steps_per_epoch, validation_data, validation_steps, class_weight,
+                       max_queue_size = 10L, what = "fit")
   } else {
     fit_plan_arrays(object, x, y, batch_size, validation_split, validation_data, shuffle,
                     class_weight, sample_weight)
   }
+  fit_run(object, plan, epochs, verbose, callbacks, initial_epoch)
+}
+
+# The epoch loop shared by fit() and fit_generator(): callbacks, validation,
+# history. `plan` says how to run one epoch (arrays, dataset or generator).
+fit_run <- function(object, plan, epochs, verbose, callbacks, initial_epoch) {
+  ptr <- model_ptr(object)
+  epochs <- as.integer(epochs)
+  verbose <- as.integer(verbose)
+  initial_epoch <- as.integer(initial_epoch)
   metric_names <- cpp_model_metric_names(ptr)
   do_val <- !is.null(plan$validate)
   all_names <- c(if (do_val) paste0("val_", metric_names), metric_names)
@@ -185,8 +202,11 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
                   validation_samples = plan$validation_samples, metrics = all_names),
     metrics = stats::setNames(rep(list(numeric(0)), length(all_names)), all_names)),
     class = "keras_training_history")
-  cbs <- normalize_callbacks(callbacks)
-  run_callbacks(cbs, "on_train_begin", list())
+  cbs <- callback_list(callbacks, object, history$params)
+  train_hook <- batch_hook(cbs, "train", object)
+  test_hook <- batch_hook(cbs, "test", object)
+  assign("stop_training", FALSE, envir = object)
+  cbs_call(cbs, "on_train_begin", list())
   dyn <- dynamic_display()
   if (verbose > 0 && !is.null(plan$samples)) {
     cat(sprintf("Train on %d samples%s\n", plan$samples,
@@ -194,16 +214,19 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
   }
   for (epoch in seq_len(max(0, epochs - initial_epoch)) + initial_epoch) {
     if (verbose > 0) cat(sprintf("Epoch %d/%d\n", epoch, epochs))
-    run_callbacks(cbs, "on_epoch_begin", list(epoch - 1L, list()))
+    cbs_call(cbs, "on_epoch_begin", epoch - 1L, list())
     # A Ctrl-C that lands in R code between batch loops stops training the same
     # way as one inside the native loop: the model keeps its last weights.
-    res <- tryCatch(plan$run_epoch(r_seed(), verbose, dyn),
+    res <- tryCatch(plan$run_epoch(r_seed(), verbose, dyn, train_hook),
                     interrupt = function(e) list(values = list(), stopped = TRUE, progress = NULL))
     logs <- res$values
-    if (do_val && !res$stopped) {
-      v <- tryCatch(plan$validate(), interrupt = function(e) NULL)
+    stop_now <- isTRUE(res$stop_training) || isTRUE(.subset2(object, "stop_training"))
+    if (do_val && !res$stopped && !stop_now) {
+      cbs_call(cbs, "on_test_begin", list())
+      v <- tryCatch(plan$validate(test_hook), interrupt = function(e) NULL)
       if (is.null(v)) res$stopped <- TRUE
       else {
+        cbs_call(cbs, "on_test_end", list())
         names(v) <- paste0("val_", names(v))
         cpp_progress_finish(res$progress, v)
         logs <- c(v, logs)
@@ -215,10 +238,14 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
       message(sprintf("\nTraining interrupted during epoch %d; the model keeps the weights of the last completed batch.", epoch))
       break
     }
+    logs <- cbs_epoch_end(cbs, epoch - 1L, logs)
     for (nm in names(logs)) history$metrics[[nm]] <- c(history$metrics[[nm]], logs[[nm]])
-    if (isTRUE(run_callbacks(cbs, "on_epoch_end", list(epoch - 1L, logs)))) break
+    if (isTRUE(.subset2(object, "stop_training"))) break
   }
-  run_callbacks(cbs, "on_train_end", list())
+  cbs_call(cbs, "on_train_end", list())
+  # metrics added by callbacks (lr) after the first epoch: pad to the epoch count
+  n_ep <- max(0, lengths(history$metrics))
+  history$metrics <- lapply(history$metrics, function(m) c(rep(NA_real_, n_ep - length(m)), m))
   model_touched(object)
   invisible(history)
 }
@@ -266,11 +293,11 @@ fit_plan_arrays <- function(object, x, y, batch_size, validation_split, validati
   data <- model_data(object, xs, ys, sample_weight)
   list(
     batch_size = batch_size, samples = n, steps = NULL, validation_samples = n_val,
-    run_epoch = function(seed, verbose, dynamic) {
+    run_epoch = function(seed, verbose, dynamic, hook = NULL) {
       idx <- if (shuffle) sample.int(n) - 1L else seq_len(n) - 1L
-      cpp_model_fit_epoch(ptr, data, as.integer(idx), batch_size, seed, verbose, dynamic)
+      cpp_model_fit_epoch(ptr, data, as.integer(idx), batch_size, seed, verbose, dynamic, hook)
     },
-    validate = if (!is.null(val)) function() cpp_model_evaluate(ptr, val, batch_size, 0L, FALSE)
+    validate = if (!is.null(val)) function(hook = NULL) cpp_model_evaluate(ptr, val, batch_size, 0L, FALSE, hook)
   )
 }
 
@@ -283,6 +310,8 @@ is_dataset <- function(x) inherits(x, "kerasnative_dataset")
 #' @param x,y Input and target data (arrays, or lists of arrays).
 #' @param sample_weight Optional vector of sample weights.
 #' @param steps Only for datasets.
+#' @param callbacks List of callbacks to apply during evaluation (their
+#'   `on_test_*` methods are called).
 #' @return Named list of model test loss (or losses for models with multiple
 #'   outputs) and model metrics (`acc`).
 #' @examples
@@ -294,15 +323,23 @@ is_dataset <- function(x) inherits(x, "kerasnative_dataset")
 #' model %>% evaluate(x, y, verbose = 0)
 #' @export
 evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
-                     sample_weight = NULL, steps = NULL, ...) {
+                     sample_weight = NULL, steps = NULL, callbacks = NULL, ...) {
   if (!is_model(object)) stop("evaluate() needs a model", call. = FALSE)
   if (is.null(.subset2(object, "compiled")))
     stop("the model must be compiled before evaluation: call compile() first", call. = FALSE)
   verbose <- check_verbose(verbose, "evaluate")
   batch_size <- check_whole(batch_size %||% 32L, "evaluate", "batch_size")
-  if (is_dataset(x)) return(evaluate_dataset(object, x, check_whole(steps, "evaluate", "steps", null_ok = TRUE), verbose))
-  data <- model_data(object, x, y, sample_weight, fn = "evaluate")
-  cpp_model_evaluate(model_ptr(object), data, batch_size, verbose, dynamic_display())
+  steps <- check_whole(steps, "evaluate", "steps", null_ok = TRUE)
+  cbs <- callback_list(callbacks, object, list(batch_size = batch_size, steps = steps, verbose = verbose))
+  hook <- batch_hook(cbs, "test", object)
+  cbs_call(cbs, "on_test_begin", list())
+  out <- if (is_dataset(x)) evaluate_dataset(object, x, steps, verbose, hook)
+  else {
+    data <- model_data(object, x, y, sample_weight, fn = "evaluate")
+    cpp_model_evaluate(model_ptr(object), data, batch_size, verbose, dynamic_display(), hook)
+  }
+  cbs_call(cbs, "on_test_end", list())
+  out
 }
 
 #' Generate predictions from a Keras model
@@ -312,6 +349,8 @@ evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
 #' @param batch_size Integer (default 32).
 #' @param verbose Verbosity mode, 0 or 1.
 #' @param steps Only for datasets.
+#' @param callbacks List of callbacks to apply during prediction (their
+#'   `on_predict_*` methods are called).
 #' @param ... Ignored.
 #' @return Array of predictions (a list of arrays for several outputs).
 #' @examples
@@ -320,15 +359,23 @@ evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
 #' predict(model, matrix(runif(6), ncol = 2))
 #' @importFrom stats predict
 #' @export
-predict.kerasnative_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL, ...) {
+predict.kerasnative_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL,
+                                      callbacks = NULL, ...) {
   if (!is_model(object)) stop("predict(): `object` must be a model", call. = FALSE)
   verbose <- check_verbose(verbose, "predict")
   batch_size <- check_whole(batch_size %||% 32L, "predict", "batch_size")
   steps <- check_whole(steps, "predict", "steps", null_ok = TRUE)
-  if (is_dataset(x)) return(predict_dataset(object, x, steps, verbose))
-  data <- model_data(object, x, NULL, NULL, fn = "predict")
-  out <- cpp_model_predict(model_ptr(object), data, batch_size, verbose, dynamic_display())
-  if (length(out) == 1) out[[1]] else out
+  cbs <- callback_list(callbacks, object, list(batch_size = batch_size, steps = steps, verbose = verbose))
+  hook <- batch_hook(cbs, "predict", object)
+  cbs_call(cbs, "on_predict_begin", list())
+  out <- if (is_dataset(x)) predict_dataset(object, x, steps, verbose, hook)
+  else {
+    data <- model_data(object, x, NULL, NULL, fn = "predict")
+    out <- cpp_model_predict(model_ptr(object), data, batch_size, verbose, dynamic_display(), hook)
+    if (length(out) == 1) out[[1]] else out
+  }
+  cbs_call(cbs, "on_predict_end", list())
+  out
 }
 
 #' @rdname predict_proba

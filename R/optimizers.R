@@ -1,11 +1,13 @@
-new_optimizer <- function(class_name, config) {
+# `model`: the compiled model this optimizer belongs to (model$optimizer), so
+# that `$lr` is the live learning rate of the engine's optimizer.
+new_optimizer <- function(class_name, config, model = NULL) {
   fn <- paste0("optimizer_", tolower(class_name))
   for (nm in intersect(names(config), c("lr", "momentum", "decay", "epsilon", "clipnorm", "clipvalue")))
     check_number(config[[nm]], fn, nm, 0)
   for (nm in intersect(names(config), c("rho", "beta_1", "beta_2")))
     check_number(config[[nm]], fn, nm, 0, 1, max_open = TRUE)
   for (nm in intersect(names(config), c("nesterov", "amsgrad"))) check_flag(config[[nm]], fn, nm)
-  structure(list(class_name = class_name, config = config),
+  structure(list(class_name = class_name, config = config, model = model),
             class = c(paste0("keras.optimizers.", class_name), "keras.optimizers.Optimizer",
                       "kerasnative_optimizer"))
 }
@@ -13,7 +15,83 @@ new_optimizer <- function(class_name, config) {
 #' @export
 `$.kerasnative_optimizer` <- function(x, name) {
   if (name %in% c("class_name", "config")) return(.subset2(x, name))
+  model <- .subset2(x, "model")
+  if (!is.null(model) && name %in% c("lr", "learning_rate")) return(optimizer_param(model, "lr"))
   .subset2(x, "config")[[name]]
+}
+
+# ---- the learning rate as a variable (K.get_value / K.set_value) -------------
+
+# A hyperparameter of a model's optimizer, read and written with
+# k_get_value() / k_set_value() (Keras keeps it in a float32 variable).
+optimizer_param <- function(model, name) {
+  structure(list(model = model, name = name), class = "kerasnative_optimizer_param")
+}
+
+#' @export
+print.kerasnative_optimizer_param <- function(x, ...) {
+  cat(sprintf("<optimizer variable '%s:0' shape=() dtype=float32, value=%s>\n", .subset2(x, "name"),
+              format(k_get_value(x), digits = 8)))
+  invisible(x)
+}
+
+#' Get or set the value of a variable
+#'
+#' `k_get_value(model$optimizer$lr)` returns the learning rate the model's
+#' optimizer uses for its next update (a float32 value, widened to double as
+#' Keras returns it); `k_set_value(model$optimizer$lr, value)` changes it, as
+#' callbacks such as [callback_learning_rate_scheduler()] do.
+#' @param x A variable: the learning rate of a compiled model's optimizer
+#'   (`model$optimizer$lr`); `k_get_value()` also accepts a plain number.
+#' @param value New value (a non-negative number).
+#' @return `k_get_value()`: the value (numeric); `k_set_value()`: `NULL`, invisibly.
+#' @examples
+#' model <- keras_model_sequential() %>% layer_dense(units = 1, input_shape = 2)
+#' model %>% compile(loss = "mse", optimizer = optimizer_sgd(lr = 0.1))
+#' k_get_value(model$optimizer$lr)
+#' k_set_value(model$optimizer$lr, 0.01)
+#' k_get_value(model$optimizer$lr)
+#' @export
+k_get_value <- function(x) UseMethod("k_get_value")
+
+#' @rdname k_get_value
+#' @export
+k_set_value <- function(x, value) UseMethod("k_set_value")
+
+#' @export
+k_get_value.kerasnative_optimizer_param <- function(x) {
+  cpp_optimizer_get_lr(model_ptr(.subset2(x, "model")))
+}
+
+#' @export
+k_set_value.kerasnative_optimizer_param <- function(x, value) {
+  if (!is.numeric(value) || length(value) != 1 || is.na(value) || value < 0)
+    stop("k_set_value(): the learning rate must be a single non-negative number, got ",
+         paste(format(value), collapse = " "), call. = FALSE)
+  model <- .subset2(x, "model")
+  cpp_optimizer_set_lr(model_ptr(model), as.numeric(value))
+  # keep compile()'s record in step (a model restored from its snapshot recompiles from it)
+  comp <- .subset2(model, "compiled")
+  if (!is.null(comp)) {
+    cfg <- .subset2(comp$optimizer, "config")
+    cfg$lr <- cpp_optimizer_get_lr(model_ptr(model))
+    comp$optimizer <- new_optimizer(.subset2(comp$optimizer, "class_name"), cfg)
+    assign("compiled", comp, envir = model)
+  }
+  model_touched(model)
+  invisible(NULL)
+}
+
+#' @export
+k_get_value.default <- function(x) {
+  if (is.numeric(x)) return(x)
+  stop("k_get_value(): `x` must be a variable such as model$optimizer$lr, not ", class(x)[1], call. = FALSE)
+}
+
+#' @export
+k_set_value.default <- function(x, value) {
+  stop("k_set_value(): `x` must be a variable such as model$optimizer$lr (of a compiled model), not ",
+       class(x)[1], call. = FALSE)
 }
 
 #' @export
@@ -100,7 +178,8 @@ optimizer_adagrad <- function(lr = 0.01, epsilon = NULL, decay = 0, clipnorm = N
 }
 
 resolve_optimizer <- function(optimizer) {
-  if (inherits(optimizer, "kerasnative_optimizer")) return(optimizer)
+  if (inherits(optimizer, "kerasnative_optimizer"))  # detached from any model
+    return(new_optimizer(.subset2(optimizer, "class_name"), .subset2(optimizer, "config")))
   if (is.character(optimizer) && length(optimizer) == 1) {
     return(switch(tolower(optimizer),
       sgd = optimizer_sgd(), rmsprop = optimizer_rmsprop(), adam = optimizer_adam(),

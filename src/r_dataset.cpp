@@ -9,6 +9,7 @@
 #include "dataset_source.h"
 #include "example.h"
 #include "r_convert.h"
+#include "r_callbacks.h"
 #include "r_handles.h"
 #include "tfrecord.h"
 
@@ -182,7 +183,8 @@ void cpp_iterator_close(SEXP iterator) {
 // target: steps shown by the progress bar (0 = unknown).
 // [[Rcpp::export]]
 List cpp_dataset_fit_epoch(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx,
-                           double steps, double target, double seed, int verbose, bool dynamic) {
+                           double steps, double target, double seed, int verbose, bool dynamic,
+                           SEXP hook = R_NilValue) {
   kn::Model& m = model_of(model);
   IteratorHolder& h = iterator_of(iterator);
   if (h.done) stop("the dataset iterator is exhausted");
@@ -197,10 +199,11 @@ List cpp_dataset_fit_epoch(SEXP model, SEXP iterator, IntegerVector x_idx, Integ
   if (!unknown) pr.start(pr.target, verbose, dynamic);
   auto inner = pr.callback();
   kn::BatchCallback cb = [&](int64_t, const std::vector<double>& v) { return inner(src.steps(), v); };
+  BatchHooks hooks(hook, pr.names);
   bool stopped = false;
   std::vector<double> v;
   try {
-    v = m.train_epoch(src, seed_of(seed), cb, stopped);
+    v = m.train_epoch(src, seed_of(seed), hooks.end(cb), stopped, hooks.begin());
   } catch (...) {
     h.done = true;
     h.it.reset();
@@ -216,14 +219,15 @@ List cpp_dataset_fit_epoch(SEXP model, SEXP iterator, IntegerVector x_idx, Integ
     for (size_t k = 0; k < v.size() && k < pr.names.size(); ++k) pr.pending.push_back({pr.names[k], v[k]});
     pr.pending_seen = src.steps();
   }
-  return List::create(_["values"] = named_values(pr.names, v), _["stopped"] = stopped || pr.user_stop,
+  return List::create(_["values"] = named_values(pr.names, v), _["stopped"] = pr.user_stop,
+                      _["stop_training"] = hooks.stop,
                       _["progress"] = XPtr<ProgressHolder>(ph.release(), true),
                       _["batches"] = static_cast<double>(src.steps()), _["exhausted"] = src.exhausted());
 }
 
 // [[Rcpp::export]]
 List cpp_dataset_evaluate(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx,
-                          double steps, int verbose, bool dynamic) {
+                          double steps, int verbose, bool dynamic, SEXP hook = R_NilValue) {
   kn::Model& m = model_of(model);
   IteratorHolder& h = iterator_of(iterator);
   kn::DatasetBatchSource src(*h.it, idx_vec(x_idx), idx_vec(y_idx), w_idx, static_cast<int64_t>(steps), &m);
@@ -233,15 +237,17 @@ List cpp_dataset_evaluate(SEXP model, SEXP iterator, IntegerVector x_idx, Intege
   pr.start(pr.target, verbose, dynamic);
   auto inner = pr.callback();
   kn::BatchCallback cb = [&](int64_t, const std::vector<double>& v) { return inner(src.steps(), v); };
+  BatchHooks hooks(hook, m.metric_names());
   bool stopped = false;
-  std::vector<double> v = m.evaluate(src, cb, stopped);
+  std::vector<double> v = m.evaluate(src, hooks.end(cb), stopped, hooks.begin());
   if (stopped || pr.user_stop) stop("evaluation interrupted");
   if (src.steps() == 0) stop("evaluate(): the dataset produced no batches");
   return named_values(m.metric_names(), v);
 }
 
 // [[Rcpp::export]]
-List cpp_dataset_predict(SEXP model, SEXP iterator, IntegerVector x_idx, double steps, int verbose, bool dynamic) {
+List cpp_dataset_predict(SEXP model, SEXP iterator, IntegerVector x_idx, double steps, int verbose, bool dynamic,
+                         SEXP hook = R_NilValue) {
   kn::Model& m = model_of(model);
   IteratorHolder& h = iterator_of(iterator);
   kn::DatasetBatchSource src(*h.it, idx_vec(x_idx), {}, -1, static_cast<int64_t>(steps), &m);
@@ -250,8 +256,9 @@ List cpp_dataset_predict(SEXP model, SEXP iterator, IntegerVector x_idx, double 
   pr.start(pr.target, verbose, dynamic);
   auto inner = pr.callback();
   kn::BatchCallback cb = [&](int64_t, const std::vector<double>& v) { return inner(src.steps(), v); };
+  BatchHooks hooks(hook, {});
   bool stopped = false;
-  std::vector<kn::Tensor> outs = m.predict(src, cb, stopped);
+  std::vector<kn::Tensor> outs = m.predict(src, hooks.end(cb), stopped, hooks.begin());
   if (stopped || pr.user_stop) stop("prediction interrupted");
   if (src.steps() == 0) stop("predict(): the dataset produced no batches");
   List res(outs.size());

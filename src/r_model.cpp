@@ -7,6 +7,7 @@
 
 #include "model.h"
 #include "progbar.h"
+#include "r_callbacks.h"
 #include "r_convert.h"
 #include "r_handles.h"
 
@@ -249,11 +250,12 @@ void cpp_model_check_data(SEXP model, SEXP data) {
 
 
 // One epoch of training over `data` in the order `indices` (0-based).
-// Returns list(values = named metrics, stopped, progress = handle for
-// cpp_progress_finish).
+// `hook`: NULL or the R batch hook (see r_callbacks.h).
+// Returns list(values = named metrics, stopped (interrupt), stop_training (a
+// hook asked to stop), progress = handle for cpp_progress_finish).
 // [[Rcpp::export]]
 List cpp_model_fit_epoch(SEXP model, SEXP data, IntegerVector indices, int batch_size, double seed,
-                         int verbose, bool dynamic) {
+                         int verbose, bool dynamic, SEXP hook = R_NilValue) {
   kn::Model& m = model_of(model);
   kn::ArraySource src(data_of(data), order_from_r(indices), batch_size);
   auto ph = std::make_unique<ProgressHolder>();
@@ -261,9 +263,11 @@ List cpp_model_fit_epoch(SEXP model, SEXP data, IntegerVector indices, int batch
   pr.names = m.metric_names();
   pr.hold_last = true;
   pr.start(indices.size(), verbose, dynamic);
+  BatchHooks hooks(hook, pr.names);
   bool stopped = false;
-  std::vector<double> v = m.train_epoch(src, seed_of(seed), pr.callback(), stopped);
-  List out = List::create(_["values"] = named_values(pr.names, v), _["stopped"] = stopped || pr.user_stop,
+  std::vector<double> v = m.train_epoch(src, seed_of(seed), hooks.end(pr.callback()), stopped, hooks.begin());
+  List out = List::create(_["values"] = named_values(pr.names, v), _["stopped"] = pr.user_stop,
+                          _["stop_training"] = hooks.stop,
                           _["progress"] = XPtr<ProgressHolder>(ph.release(), true));
   return out;
 }
@@ -294,25 +298,29 @@ kn::ArraySource in_order(kn::ArrayData& data, int batch_size) {
 }  // namespace
 
 // [[Rcpp::export]]
-List cpp_model_evaluate(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic) {
+List cpp_model_evaluate(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic,
+                        SEXP hook = R_NilValue) {
   kn::Model& m = model_of(model);
   kn::ArraySource src = in_order(data_of(data), batch_size);
   ProgressRun pr;
   pr.start(data_of(data).n(), verbose, dynamic);
+  BatchHooks hooks(hook, m.metric_names());
   bool stopped = false;
-  std::vector<double> v = m.evaluate(src, pr.callback(), stopped);
+  std::vector<double> v = m.evaluate(src, hooks.end(pr.callback()), stopped, hooks.begin());
   if (stopped || pr.user_stop) stop("evaluation interrupted");
   return named_values(m.metric_names(), v);
 }
 
 // [[Rcpp::export]]
-List cpp_model_predict(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic) {
+List cpp_model_predict(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic,
+                       SEXP hook = R_NilValue) {
   kn::Model& m = model_of(model);
   kn::ArraySource src = in_order(data_of(data), batch_size);
   ProgressRun pr;
   pr.start(data_of(data).n(), verbose, dynamic);
+  BatchHooks hooks(hook, {});
   bool stopped = false;
-  std::vector<kn::Tensor> outs = m.predict(src, pr.callback(), stopped);
+  std::vector<kn::Tensor> outs = m.predict(src, hooks.end(pr.callback()), stopped, hooks.begin());
   if (stopped || pr.user_stop) stop("prediction interrupted");
   List res(outs.size());
   for (size_t k = 0; k < outs.size(); ++k) res[k] = knr::tensor_to_r(outs[k]);

@@ -192,13 +192,15 @@ std::vector<double> Model::test_batch(const Batch& b) {
   return batch_metrics(b, false);
 }
 
-std::vector<double> Model::train_epoch(BatchSource& src, uint64_t seed, const BatchCallback& cb, bool& stopped) {
+std::vector<double> Model::train_epoch(BatchSource& src, uint64_t seed, const BatchCallback& cb, bool& stopped,
+                                       const BatchBeginCallback& begin) {
   Rng step_rng(seed);
   Batch b;
   std::vector<double> sums;
-  int64_t seen = 0;
+  int64_t seen = 0, batch = 0;
   stopped = false;
   while (src.next(b)) {
+    if (begin && !begin(batch++, b.n())) { stopped = true; break; }
     std::vector<double> v = train_batch(b, step_rng.next_u64());
     if (sums.empty()) sums.assign(v.size(), 0.0);
     for (size_t k = 0; k < v.size(); ++k) sums[k] += v[k] * b.n();
@@ -209,12 +211,14 @@ std::vector<double> Model::train_epoch(BatchSource& src, uint64_t seed, const Ba
   return sums;
 }
 
-std::vector<double> Model::evaluate(BatchSource& src, const BatchCallback& cb, bool& stopped) {
+std::vector<double> Model::evaluate(BatchSource& src, const BatchCallback& cb, bool& stopped,
+                                    const BatchBeginCallback& begin) {
   Batch b;
   std::vector<double> sums;
-  int64_t seen = 0;
+  int64_t seen = 0, batch = 0;
   stopped = false;
   while (src.next(b)) {
+    if (begin && !begin(batch++, b.n())) { stopped = true; break; }
     std::vector<double> v = test_batch(b);
     if (sums.empty()) sums.assign(v.size(), 0.0);
     for (size_t k = 0; k < v.size(); ++k) sums[k] += v[k] * b.n();
@@ -225,13 +229,15 @@ std::vector<double> Model::evaluate(BatchSource& src, const BatchCallback& cb, b
   return sums;
 }
 
-std::vector<Tensor> Model::predict(BatchSource& src, const BatchCallback& cb, bool& stopped) {
+std::vector<Tensor> Model::predict(BatchSource& src, const BatchCallback& cb, bool& stopped,
+                                   const BatchBeginCallback& begin) {
   const size_t no = graph.outputs.size();
   std::vector<std::vector<float>> acc(no);
   Batch b;
-  int64_t seen = 0;
+  int64_t seen = 0, batch = 0;
   stopped = false;
   while (src.next(b)) {
+    if (begin && !begin(batch++, b.n())) { stopped = true; break; }
     graph.forward(ptrs(b.x), false, 0);
     for (size_t k = 0; k < no; ++k) {
       const Tensor& v = graph.value(graph.outputs[k]);

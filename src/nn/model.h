@@ -53,6 +53,9 @@ class ArraySource : public BatchSource {
 // Called after each batch with (samples seen, batch metric values); returns
 // false to stop (interrupt). Runs on the calling thread.
 using BatchCallback = std::function<bool(int64_t seen, const std::vector<double>& values)>;
+// Called after a batch is fetched and before it is used, with its 0-based index
+// in the epoch and its number of samples; returns false to stop. Calling thread.
+using BatchBeginCallback = std::function<bool(int64_t batch, int64_t size)>;
 
 class Model {
  public:
@@ -75,10 +78,14 @@ class Model {
   // ---- batch loops ----
   // One pass over `src`, updating weights. Returns sample-weighted means of
   // metric_names(); `stopped` is set when the callback asked to stop.
-  std::vector<double> train_epoch(BatchSource& src, uint64_t seed, const BatchCallback& cb, bool& stopped);
-  std::vector<double> evaluate(BatchSource& src, const BatchCallback& cb, bool& stopped);
+  // `begin` (optional) runs before each batch (batch-level callbacks).
+  std::vector<double> train_epoch(BatchSource& src, uint64_t seed, const BatchCallback& cb, bool& stopped,
+                                  const BatchBeginCallback& begin = {});
+  std::vector<double> evaluate(BatchSource& src, const BatchCallback& cb, bool& stopped,
+                               const BatchBeginCallback& begin = {});
   // Forward in inference mode; outputs concatenated over batches, one per model output.
-  std::vector<Tensor> predict(BatchSource& src, const BatchCallback& cb, bool& stopped);
+  std::vector<Tensor> predict(BatchSource& src, const BatchCallback& cb, bool& stopped,
+                              const BatchBeginCallback& begin = {});
 
   // Single batch (train_on_batch / test_on_batch).
   std::vector<double> train_batch(const Batch& b, uint64_t step_key);

@@ -55,6 +55,12 @@ class KerasOptimizer : public Optimizer {
     ++iterations;
   }
 
+  double learning_rate() const override { return lr; }
+  void set_learning_rate(double v) override {
+    if (!(v >= 0.0)) throw Error("optimizer '" + class_name() + "': the learning rate must be a non-negative number");
+    lr = static_cast<float>(v);
+  }
+
   void init_state(const std::vector<Param*>& params) override {
     std::vector<Param*> tp = trainable(params);
     shapes_.clear();

@@ -43,6 +43,11 @@ class Optimizer {
 
   int64_t iterations = 0;  // completed update steps (Keras `iterations`, int64)
 
+  // The learning rate `lr` (Keras keeps it in a float32 variable that
+  // K.get_value / K.set_value read and write; callbacks change it between steps).
+  virtual double learning_rate() const = 0;
+  virtual void set_learning_rate(double lr) = 0;
+
   // Slot tensors in Keras 2.2.4 `optimizer.weights` order, WITHOUT `iterations`.
   // Keras 2.2.4 lists `iterations` first for SGD and Adam only (see
   // state_has_iterations()); RMSprop and Adagrad save just their accumulators.
