@@ -239,3 +239,15 @@ cpp_model_load_optimizer_state <- function(model, h5, fallback_iterations) {
     .Call(`_kerasnative_cpp_model_load_optimizer_state`, model, h5, fallback_iterations)
 }
 
+cpp_model_state <- function(ptr, sequential) {
+    .Call(`_kerasnative_cpp_model_state`, ptr, sequential)
+}
+
+cpp_model_state_ptr <- function(state) {
+    .Call(`_kerasnative_cpp_model_state_ptr`, state)
+}
+
+cpp_model_from_state <- function(bytes, name, sequential, seed) {
+    .Call(`_kerasnative_cpp_model_from_state`, bytes, name, sequential, seed)
+}
+

@@ -42,7 +42,6 @@ compile <- function(object, optimizer, loss, metrics = NULL, loss_weights = NULL
                     to_json(.subset2(opt, "config")))
   assign("compiled", list(loss = loss, metrics = metrics, optimizer = opt, loss_weights = loss_weights),
          envir = object)
-  model_touched(object)
   invisible(object)
 }
 
@@ -196,7 +195,6 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
     if (isTRUE(run_callbacks(cbs, "on_epoch_end", list(epoch - 1L, logs)))) break
   }
   run_callbacks(cbs, "on_train_end", list())
-  model_touched(object)
   invisible(history)
 }
 

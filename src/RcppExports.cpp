@@ -737,6 +737,43 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_model_state
+SEXP cpp_model_state(SEXP ptr, bool sequential);
+RcppExport SEXP _kerasnative_cpp_model_state(SEXP ptrSEXP, SEXP sequentialSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< bool >::type sequential(sequentialSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_state(ptr, sequential));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_state_ptr
+SEXP cpp_model_state_ptr(SEXP state);
+RcppExport SEXP _kerasnative_cpp_model_state_ptr(SEXP stateSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type state(stateSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_state_ptr(state));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_from_state
+List cpp_model_from_state(RawVector bytes, std::string name, bool sequential, double seed);
+RcppExport SEXP _kerasnative_cpp_model_from_state(SEXP bytesSEXP, SEXP nameSEXP, SEXP sequentialSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< RawVector >::type bytes(bytesSEXP);
+    Rcpp::traits::input_parameter< std::string >::type name(nameSEXP);
+    Rcpp::traits::input_parameter< bool >::type sequential(sequentialSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_from_state(bytes, name, sequential, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_dataset_new", (DL_FUNC) &_kerasnative_cpp_dataset_new, 2},
@@ -798,10 +835,15 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_model_from_config", (DL_FUNC) &_kerasnative_cpp_model_from_config, 4},
     {"_kerasnative_cpp_model_load_weights", (DL_FUNC) &_kerasnative_cpp_model_load_weights, 5},
     {"_kerasnative_cpp_model_load_optimizer_state", (DL_FUNC) &_kerasnative_cpp_model_load_optimizer_state, 3},
+    {"_kerasnative_cpp_model_state", (DL_FUNC) &_kerasnative_cpp_model_state, 2},
+    {"_kerasnative_cpp_model_state_ptr", (DL_FUNC) &_kerasnative_cpp_model_state_ptr, 1},
+    {"_kerasnative_cpp_model_from_state", (DL_FUNC) &_kerasnative_cpp_model_from_state, 4},
     {NULL, NULL, 0}
 };
 
+void kn_register_model_state(DllInfo* dll);
 RcppExport void R_init_kerasnative(DllInfo *dll) {
     R_registerRoutines(dll, NULL, CallEntries, NULL, NULL);
     R_useDynamicSymbols(dll, FALSE);
+    kn_register_model_state(dll);
 }
