@@ -408,7 +408,16 @@ config_to_json <- function(x) {
 #' Serialize a model to an R object
 #'
 #' Keeps the whole model (as [save_model_hdf5()] writes it) in a raw vector,
-#' e.g. to store it with [saveRDS()] or send it to another R process.
+#' e.g. to store it in a database or send it to another program.
+#'
+#' Models can also be given to [saveRDS()], [save()] and [serialize()] directly
+#' (and so to parallel workers or knitr's cache): R then writes the model as
+#' it is at that moment, with the same bytes as `serialize_model()`
+#' (architecture, trainable flags, weights, compile settings and optimizer
+#' state), and the model read back resumes training exactly. Nothing is copied
+#' while the model is used. Layer objects (e.g. from [get_layer()]) are not
+#' saved on their own: read back, they give an error; save the model and get
+#' the layer from it again.
 #'
 #' @param model Model (to serialize) or raw vector (to unserialize).
 #' @param include_optimizer Whether to include the compile settings and the

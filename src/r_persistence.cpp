@@ -7,10 +7,7 @@
 #include <Rcpp.h>
 #include <hdf5.h>
 
-#include <algorithm>
-#include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
