@@ -21,7 +21,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "keras_h5.h"
@@ -51,11 +50,13 @@ std::string temp_file() {
 }
 
 std::string slurp(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t n = std::filesystem::file_size(path, ec);
   std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (!in.good() && !in.eof()) throw kn::Error("cannot read back '" + path + "'");
-  return ss.str();
+  std::string bytes(ec ? 0 : static_cast<size_t>(n), '\0');
+  if (ec || !in.read(&bytes[0], static_cast<std::streamsize>(bytes.size())))
+    throw kn::Error("cannot read back the temporary file '" + path + "'");
+  return bytes;
 }
 
 // The model as the bytes of a Keras HDF5 file ("" for a model without layers).
