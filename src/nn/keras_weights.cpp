@@ -163,6 +163,7 @@ std::string load_keras_optimizer_state(Model& m, const KerasH5& f, double fallba
   std::vector<Param*> params = m.trainable_params();
   opt->init_state(params);
   opt->iterations = 0;
+  m.optimizer_state_loaded(params);  // every path below leaves state for `params`
   std::vector<Tensor*> st = opt->state();
   const std::vector<H5Weight>& w = f.optimizer_weights;
   if (w.empty()) return "";
@@ -174,6 +175,13 @@ std::string load_keras_optimizer_state(Model& m, const KerasH5& f, double fallba
   };
   if (!valid_count(fallback_iterations))
     return fail("kerasnative_iterations " + std::to_string(fallback_iterations) + " is not a whole number in [0, 2^53]");
+  // Keras >= 2.11 files name their count "iteration:0" (Keras 2.2.4: "<Class>/iterations:0")
+  bool named = false;
+  for (auto& x : w) if (x.name.find("iteration:") != std::string::npos) named = true;
+  if (!named && w.size() != st.size() + off)
+    return fail("the file has " + std::to_string(w.size()) + " optimizer weights but the " + opt->class_name() +
+                " optimizer has " + std::to_string(st.size() + off) + " for the model's " +
+                std::to_string(params.size()) + " trainable weight array(s); were layers frozen or unfrozen?");
   // Keras 2.2.4: positional
   if (w.size() == st.size() + off) {
     bool ok = true;
@@ -191,8 +199,6 @@ std::string load_keras_optimizer_state(Model& m, const KerasH5& f, double fallba
       opt->iterations = off ? iters : static_cast<int64_t>(fallback_iterations);
       return "";
     }
-    bool named = false;
-    for (auto& x : w) if (x.name.find("iteration:") != std::string::npos) named = true;
     if (!named) return fail(why);
   }
   // Keras >= 2.11 named slots

@@ -336,6 +336,20 @@ TEST(whole_model_round_trip_through_file) {
   std::vector<kn::LayerPtr> l1 = m.graph.layers(), l2 = m2.graph.layers();
   for (size_t i = 0; i < l1.size(); ++i)
     for (size_t k = 0; k < l1[i]->params.size(); ++k) CHECK(l1[i]->params[k].value.data == l2[i]->params[k].value.data);
+  // freezing a layer after the state was loaded starts fresh slots at the
+  // next step (as after a step), instead of failing on the changed list
+  m2.graph.layers()[0]->trainable = false;
+  kn::Batch b;
+  kn::Tensor x, y;
+  x.shape = {1, 2};  // (N, 2)
+  x.data = {0.5f, -0.5f};
+  y.shape = {1, 1};  // (N, 1)
+  y.data = {2};
+  b.x = {x};
+  b.y = {y};
+  m2.train_batch(b, 2);
+  CHECK(m2.optimizer()->iterations == 2);
+  CHECK(m2.optimizer()->state().size() == 6);  // m, v, vhat for d2's kernel and bias
   kn::KerasH5 empty;
   empty.layers = f.layers;
   kn::Model m3;

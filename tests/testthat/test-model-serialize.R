@@ -111,6 +111,12 @@ test_that("freezing after training, then a round trip, trains like the original"
   set.seed(6); train_on_batch(m, d$x, d$y)
   set.seed(6); train_on_batch(m2, d$x, d$y)
   expect_identical(get_weights(m2), get_weights(m))
+  # and the other way round: a round trip, then freezing, then a step
+  m3 <- rds_trip(m)
+  unfreeze_weights(m); unfreeze_weights(m3)
+  set.seed(7); train_on_batch(m, d$x, d$y)
+  set.seed(7); train_on_batch(m3, d$x, d$y)
+  expect_identical(get_weights(m3), get_weights(m))
 })
 
 test_that("models inside lists, serialize() to raw (versions 2 and 3) and save()/load()", {
