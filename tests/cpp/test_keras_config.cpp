@@ -5,6 +5,7 @@
 // (README: shapes, iteration counts, Keras's own stored outputs) or are
 // written by hand here, never from our own output.
 #include <hdf5.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -320,7 +321,7 @@ TEST(whole_model_round_trip_through_file) {
   kn::Model m;
   kn::CompileArgs args;
   small_model(m, "Adam", Json::parse(R"({"lr": 0.05, "amsgrad": true})"), args);
-  fs::path p = fs::temp_directory_path() / "kn_test_keras_config_model.h5";
+  fs::path p = fs::temp_directory_path() / ("kn_test_keras_config_" + std::to_string(getpid()) + ".h5");
   kn::write_keras_h5(p.string(), kn::model_to_keras_h5(m, true, &args), true);
   kn::KerasH5 f = kn::read_keras_h5(p.string());
   fs::remove(p);
