@@ -4,6 +4,8 @@ new_model_handle <- function(ptr, sequential, name) {
   env$sequential <- sequential
   env$name <- name
   env$compiled <- NULL
+  # Serialized with the model by saveRDS()/serialize(): see model_ptr().
+  env$state <- cpp_model_state(ptr, sequential)
   cls <- c(if (sequential) "keras.engine.sequential.Sequential",
            "keras.engine.training.Model", "keras.engine.network.Network",
            "keras.engine.base_layer.Layer", "kerasnative_model")
@@ -11,11 +13,12 @@ new_model_handle <- function(ptr, sequential, name) {
   env
 }
 
-# The engine handle of a model. A handle restored by readRDS() is null: it is
-# rebuilt from the snapshot kept with the model (see model-persistence.R).
+# The engine handle of a model. A handle read back by readRDS() or
+# unserialize() is null: the engine model is then rebuilt from the model's
+# state, which R wrote as the model's bytes (see src/r_serialize.cpp).
 model_ptr <- function(model) {
   p <- .subset2(model, "ptr")
-  if (cpp_ptr_is_null(p)) p <- model_restore(model)
+  if (cpp_ptr_is_null(p)) p <- model_reattach(model)
   p
 }
 
@@ -41,7 +44,6 @@ keras_model_sequential <- function(layers = NULL, name = NULL, ...) {
   name <- name %||% unique_name("sequential")
   model <- new_model_handle(cpp_model_new(name, r_seed()), TRUE, name)
   for (layer in layers) sequential_add(model, layer)
-  model_touched(model)
   model
 }
 
@@ -68,7 +70,6 @@ sequential_add <- function(model, layer) {
   id <- cpp_model_add(ptr, lptr, last)
   apply_initial_weights(layer)
   cpp_model_set_io(ptr, input, id)
-  model_touched(model)
   invisible(model)
 }
 
@@ -159,9 +160,7 @@ keras_model <- function(inputs, outputs = NULL, name = NULL, ...) {
   out_ids <- vapply(outputs, visit, numeric(1))
   in_ids <- vapply(inputs, function(t) get(key(t), envir = ids), numeric(1))
   cpp_model_set_io(ptr, as.integer(in_ids), as.integer(out_ids))
-  model <- new_model_handle(ptr, FALSE, name)
-  model_touched(model)
-  model
+  new_model_handle(ptr, FALSE, name)
 }
 
 model_layers <- function(model) {
@@ -179,7 +178,7 @@ model_layers <- function(model) {
 
 #' @export
 `$.kerasnative_model` <- function(x, name) {
-  if (name %in% c("ptr", "sequential", "name", "compiled", "snapshot")) return(.subset2(x, name))
+  if (name %in% c("ptr", "sequential", "name", "compiled", "state")) return(.subset2(x, name))
   ptr <- model_ptr(x)
   switch(name,
     layers = model_layers(x),
@@ -253,7 +252,6 @@ pop_layer <- function(object) {
   if (!is_model(object)) arg_fail("pop_layer", "object", "a Sequential model", object)
   if (!isTRUE(object$sequential)) stop("pop_layer() only works on Sequential models", call. = FALSE)
   cpp_model_pop(model_ptr(object))
-  model_touched(object)
   invisible(object)
 }
 
@@ -315,7 +313,6 @@ set_weights <- function(object, weights) {
         cpp_layer_set_weights(layer_ptr(layers[[i]]), weights[pos + seq_len(counts[i])])
         pos <- pos + counts[i]
       }
-      model_touched(object)
       TRUE
     }, error = function(e) {
       pos <- 0

@@ -1,6 +1,6 @@
 # Saving and loading models: Keras HDF5 files (weights only and full models),
-# JSON / R-list configurations, raw serialization, and the snapshot that lets
-# a model survive saveRDS()/readRDS().
+# JSON / R-list configurations, raw serialization, and rebuilding a model
+# that saveRDS()/serialize() wrote (the bytes come from src/r_serialize.cpp).
 #
 # The HDF5 layout, layer/weight names and JSON configs are those of Keras
 # 2.2.4, so files go both ways between kerasnative and Keras. Reading also
@@ -164,20 +164,17 @@ model_from_h5 <- function(h5, custom_objects, compile, fn) {
   if (!nzchar(h5$model_config))
     stop(fn, "(): the file holds weights only (no model configuration); build the model and use ",
          "load_model_weights_hdf5()", call. = FALSE)
-  suspend_snapshots({
-    model <- model_from_config_json(h5$model_config, custom_objects, fn)
-    warn <- kn_try(cpp_model_load_weights(model_ptr(model), h5$handle, FALSE, FALSE, FALSE), paste0(fn, "()"))
-    for (w in warn) warning(w, call. = FALSE)
-    if (isTRUE(compile)) {
-      if (nzchar(h5$training_config)) {
-        compile_from_training_config(model, h5$training_config, h5, fn)
-      } else {
-        warning("no training configuration found in the file: the model was *not* compiled; ",
-                "compile it manually", call. = FALSE)
-      }
+  model <- model_from_config_json(h5$model_config, custom_objects, fn)
+  warn <- kn_try(cpp_model_load_weights(model_ptr(model), h5$handle, FALSE, FALSE, FALSE), paste0(fn, "()"))
+  for (w in warn) warning(w, call. = FALSE)
+  if (isTRUE(compile)) {
+    if (nzchar(h5$training_config)) {
+      compile_from_training_config(model, h5$training_config, h5, fn)
+    } else {
+      warning("no training configuration found in the file: the model was *not* compiled; ",
+              "compile it manually", call. = FALSE)
     }
-  })
-  model_touched(model)
+  }
   model
 }
 
@@ -242,7 +239,6 @@ load_model_weights_hdf5 <- function(object, filepath, by_name = FALSE, skip_mism
                                         isTRUE(reshape)),
                  "load_model_weights_hdf5()")
   for (w in warn) warning(w, call. = FALSE)
-  model_touched(object)
   invisible(object)
 }
 
@@ -345,9 +341,7 @@ model_from_json <- function(json, custom_objects = NULL) {
   if (!is.character(json) || length(json) < 1) stop("model_from_json(): `json` must be a string", call. = FALSE)
   json <- paste(json, collapse = "\n")
   if (!grepl("^\\s*[[{]", json) && file.exists(json)) json <- paste(readLines(json, warn = FALSE), collapse = "\n")
-  model <- model_from_config_json(json, custom_objects, "model_from_json")
-  model_touched(model)
-  model
+  model_from_config_json(json, custom_objects, "model_from_json")
 }
 
 #' Layer/Model configuration
@@ -400,9 +394,7 @@ from_config <- function(config, custom_objects = NULL) {
   }
   attr(config, "config_class") <- NULL
   root <- if (is.null(cls)) config else list(class_name = cls, config = config)
-  model <- model_from_config_json(config_to_json(root), custom_objects, "from_config")
-  model_touched(model)
-  model
+  model_from_config_json(config_to_json(root), custom_objects, "from_config")
 }
 
 # R list (as jsonlite parses Keras JSON) -> JSON text; doubles keep a decimal
@@ -416,7 +408,16 @@ config_to_json <- function(x) {
 #' Serialize a model to an R object
 #'
 #' Keeps the whole model (as [save_model_hdf5()] writes it) in a raw vector,
-#' e.g. to store it with [saveRDS()] or send it to another R process.
+#' e.g. to store it in a database or send it to another program.
+#'
+#' Models can also be given to [saveRDS()], [save()] and [serialize()] directly
+#' (and so to parallel workers or knitr's cache): R then writes the model as
+#' it is at that moment, with the same bytes as `serialize_model()`
+#' (architecture, trainable flags, weights, compile settings and optimizer
+#' state), and the model read back resumes training exactly. Nothing is copied
+#' while the model is used. Layer objects (e.g. from [get_layer()]) are not
+#' saved on their own: read back, they give an error; save the model and get
+#' the layer from it again.
 #'
 #' @param model Model (to serialize) or raw vector (to unserialize).
 #' @param include_optimizer Whether to include the compile settings and the
@@ -452,67 +453,22 @@ unserialize_model <- function(model, custom_objects = NULL, compile = TRUE) {
 
 # ---------------------------------------------------------------- saveRDS support
 
-suspend_snapshots <- function(expr) {
-  old <- .kn$no_snapshot %||% FALSE
-  .kn$no_snapshot <- TRUE
-  on.exit(.kn$no_snapshot <- old, add = TRUE)
-  force(expr)
-}
-
-# Called after every change of a model (layers, compile, weights, fit): keeps
-# a serialized copy in the model environment, from which model_restore()
-# rebuilds the engine model after saveRDS()/readRDS().
-model_touched <- function(model) {
-  if (isTRUE(.kn$no_snapshot)) return(invisible(model))
-  ptr <- .subset2(model, "ptr")
-  if (cpp_ptr_is_null(ptr)) return(invisible(model))
-  snap <- tryCatch({
-    if (length(cpp_model_nodes(ptr)$name) == 0) raw(0) else serialize_model(model, include_optimizer = TRUE)
-  }, error = function(e) {
-    assign("snapshot_error", conditionMessage(e), envir = model)
-    NULL
-  })
-  assign("snapshot", snap, envir = model)
-  invisible(model)
-}
-
-# Rebuilds the engine model of `model` (whose handle is null, e.g. after
-# readRDS()) from its snapshot; assigns and returns the new handle.
-model_restore <- function(model) {
-  snap <- .subset2(model, "snapshot")
-  # A Sequential model that was never changed has no snapshot: it is empty.
-  if (is.null(snap) && isTRUE(.subset2(model, "sequential")) && !exists("snapshot", envir = model, inherits = FALSE))
-    snap <- raw(0)
-  if (is.null(snap)) {
-    why <- .subset2(model, "snapshot_error")
-    stop("this model's engine handle is no longer valid and the model holds no snapshot to rebuild it from",
-         if (!is.null(why)) paste0(" (snapshot failed: ", why, ")") else "",
-         "; save models with save_model_hdf5() or serialize_model()", call. = FALSE)
+# Rebuilds the engine model of `model` (whose handle is null after readRDS()
+# or unserialize()) from its state, which R wrote as the model's bytes; keeps
+# and returns the new handle. A damaged or missing state gives an error.
+model_reattach <- function(model) {
+  st <- .subset2(model, "state")
+  what <- "restoring the model read back by readRDS()/unserialize()"
+  if (!is.raw(st))
+    stop(what, ": the model object holds no saved state (it was not created by kerasnative, or was altered); ",
+         "save models with saveRDS(), serialize_model() or save_model_hdf5()", call. = FALSE)
+  ptr <- cpp_model_state_ptr(st)
+  if (is.null(ptr)) {
+    seq <- isTRUE(.subset2(model, "sequential"))
+    res <- kn_try(cpp_model_from_state(st, .subset2(model, "name") %||% "sequential", seq, r_seed()), what)
+    ptr <- res$ptr
+    assign("state", cpp_model_state(ptr, seq), envir = model)
   }
-  if (length(snap) == 0) {
-    ptr <- cpp_model_new(.subset2(model, "name") %||% "sequential", r_seed())
-    assign("ptr", ptr, envir = model)
-    return(ptr)
-  }
-  f <- tempfile("kn_model_", fileext = ".h5")
-  on.exit(unlink(f), add = TRUE)
-  writeBin(snap, f)
-  h5 <- kn_try(cpp_h5_read(f), "restoring the model from its snapshot")
-  res <- kn_try(cpp_model_from_config(h5$model_config, list(), "", r_seed()),
-                "restoring the model from its snapshot")
-  ptr <- res$ptr
-  cpp_model_load_weights(ptr, h5$handle, FALSE, FALSE, FALSE)
   assign("ptr", ptr, envir = model)
-  comp <- .subset2(model, "compiled")
-  if (!is.null(comp) && nzchar(h5$training_config)) {
-    opt <- resolve_optimizer(comp$optimizer)
-    lw <- if (is.null(comp$loss_weights)) numeric(0) else as.numeric(unlist(comp$loss_weights))
-    acc <- any(unlist(comp$metrics) %in% c("accuracy", "acc"))
-    cpp_model_compile(ptr, as.character(comp$loss), lw, acc, .subset2(opt, "class_name"),
-                      to_json(.subset2(opt, "config")))
-    tc <- jsonlite::fromJSON(h5$training_config, simplifyVector = FALSE)
-    msg <- cpp_model_load_optimizer_state(ptr, h5$handle, as.numeric(tc$kerasnative_iterations %||% 0))
-    if (nzchar(msg)) warning(msg, call. = FALSE)
-  }
   ptr
 }

@@ -45,7 +45,6 @@ compile <- function(object, optimizer, loss, metrics = NULL, loss_weights = NULL
                     to_json(.subset2(opt, "config")))
   assign("compiled", list(loss = loss, metrics = metrics, optimizer = opt, loss_weights = loss_weights),
          envir = object)
-  model_touched(object)
   invisible(object)
 }
 
@@ -246,7 +245,6 @@ fit_run <- function(object, plan, epochs, verbose, callbacks, initial_epoch) {
   # metrics added by callbacks (lr) after the first epoch: pad to the epoch count
   n_ep <- max(0, lengths(history$metrics))
   history$metrics <- lapply(history$metrics, function(m) c(rep(NA_real_, n_ep - length(m)), m))
-  model_touched(object)
   invisible(history)
 }
 

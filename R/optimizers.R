@@ -70,7 +70,7 @@ k_set_value.kerasnative_optimizer_param <- function(x, value) {
          paste(format(value), collapse = " "), call. = FALSE)
   model <- .subset2(x, "model")
   cpp_optimizer_set_lr(model_ptr(model), as.numeric(value))
-  # keep compile()'s record in step (a model restored from its snapshot recompiles from it)
+  # keep compile()'s record in step with the engine's optimizer
   comp <- .subset2(model, "compiled")
   if (!is.null(comp)) {
     cfg <- .subset2(comp$optimizer, "config")
@@ -78,7 +78,6 @@ k_set_value.kerasnative_optimizer_param <- function(x, value) {
     comp$optimizer <- new_optimizer(.subset2(comp$optimizer, "class_name"), cfg)
     assign("compiled", comp, envir = model)
   }
-  model_touched(model)
   invisible(NULL)
 }
 

@@ -11,103 +11,6 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
-// cpp_optimizer_get_lr
-double cpp_optimizer_get_lr(SEXP model);
-RcppExport SEXP _kerasnative_cpp_optimizer_get_lr(SEXP modelSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_optimizer_get_lr(model));
-    return rcpp_result_gen;
-END_RCPP
-}
-// cpp_optimizer_set_lr
-void cpp_optimizer_set_lr(SEXP model, double lr);
-RcppExport SEXP _kerasnative_cpp_optimizer_set_lr(SEXP modelSEXP, SEXP lrSEXP) {
-BEGIN_RCPP
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
-    Rcpp::traits::input_parameter< double >::type lr(lrSEXP);
-    cpp_optimizer_set_lr(model, lr);
-    return R_NilValue;
-END_RCPP
-}
-// cpp_progress_new
-SEXP cpp_progress_new(CharacterVector names, double target, int verbose, bool dynamic);
-RcppExport SEXP _kerasnative_cpp_progress_new(SEXP namesSEXP, SEXP targetSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< CharacterVector >::type names(namesSEXP);
-    Rcpp::traits::input_parameter< double >::type target(targetSEXP);
-    Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
-    Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_progress_new(names, target, verbose, dynamic));
-    return rcpp_result_gen;
-END_RCPP
-}
-// cpp_progress_update
-bool cpp_progress_update(SEXP progress, double seen, NumericVector values);
-RcppExport SEXP _kerasnative_cpp_progress_update(SEXP progressSEXP, SEXP seenSEXP, SEXP valuesSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type progress(progressSEXP);
-    Rcpp::traits::input_parameter< double >::type seen(seenSEXP);
-    Rcpp::traits::input_parameter< NumericVector >::type values(valuesSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_progress_update(progress, seen, values));
-    return rcpp_result_gen;
-END_RCPP
-}
-// cpp_progress_set_values
-void cpp_progress_set_values(SEXP progress, List values);
-RcppExport SEXP _kerasnative_cpp_progress_set_values(SEXP progressSEXP, SEXP valuesSEXP) {
-BEGIN_RCPP
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type progress(progressSEXP);
-    Rcpp::traits::input_parameter< List >::type values(valuesSEXP);
-    cpp_progress_set_values(progress, values);
-    return R_NilValue;
-END_RCPP
-}
-// cpp_step_start
-SEXP cpp_step_start(SEXP model, SEXP data, std::string mode, double seed);
-RcppExport SEXP _kerasnative_cpp_step_start(SEXP modelSEXP, SEXP dataSEXP, SEXP modeSEXP, SEXP seedSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type data(dataSEXP);
-    Rcpp::traits::input_parameter< std::string >::type mode(modeSEXP);
-    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_step_start(model, data, mode, seed));
-    return rcpp_result_gen;
-END_RCPP
-}
-// cpp_step_done
-bool cpp_step_done(SEXP step);
-RcppExport SEXP _kerasnative_cpp_step_done(SEXP stepSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type step(stepSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_step_done(step));
-    return rcpp_result_gen;
-END_RCPP
-}
-// cpp_step_wait
-SEXP cpp_step_wait(SEXP model, SEXP step);
-RcppExport SEXP _kerasnative_cpp_step_wait(SEXP modelSEXP, SEXP stepSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type step(stepSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_step_wait(model, step));
-    return rcpp_result_gen;
-END_RCPP
-}
 // cpp_dataset_new
 SEXP cpp_dataset_new(std::string spec_json, List slices);
 RcppExport SEXP _kerasnative_cpp_dataset_new(SEXP spec_jsonSEXP, SEXP slicesSEXP) {
@@ -166,8 +69,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_dataset_fit_epoch
-List cpp_dataset_fit_epoch(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx, double steps, double target, double seed, int verbose, bool dynamic, SEXP hook);
-RcppExport SEXP _kerasnative_cpp_dataset_fit_epoch(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP y_idxSEXP, SEXP w_idxSEXP, SEXP stepsSEXP, SEXP targetSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
+List cpp_dataset_fit_epoch(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx, double steps, double target, double seed, int verbose, bool dynamic);
+RcppExport SEXP _kerasnative_cpp_dataset_fit_epoch(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP y_idxSEXP, SEXP w_idxSEXP, SEXP stepsSEXP, SEXP targetSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -181,14 +84,13 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_dataset_fit_epoch(model, iterator, x_idx, y_idx, w_idx, steps, target, seed, verbose, dynamic, hook));
+    rcpp_result_gen = Rcpp::wrap(cpp_dataset_fit_epoch(model, iterator, x_idx, y_idx, w_idx, steps, target, seed, verbose, dynamic));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_dataset_evaluate
-List cpp_dataset_evaluate(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx, double steps, int verbose, bool dynamic, SEXP hook);
-RcppExport SEXP _kerasnative_cpp_dataset_evaluate(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP y_idxSEXP, SEXP w_idxSEXP, SEXP stepsSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
+List cpp_dataset_evaluate(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx, double steps, int verbose, bool dynamic);
+RcppExport SEXP _kerasnative_cpp_dataset_evaluate(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP y_idxSEXP, SEXP w_idxSEXP, SEXP stepsSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -200,14 +102,13 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type steps(stepsSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_dataset_evaluate(model, iterator, x_idx, y_idx, w_idx, steps, verbose, dynamic, hook));
+    rcpp_result_gen = Rcpp::wrap(cpp_dataset_evaluate(model, iterator, x_idx, y_idx, w_idx, steps, verbose, dynamic));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_dataset_predict
-List cpp_dataset_predict(SEXP model, SEXP iterator, IntegerVector x_idx, double steps, int verbose, bool dynamic, SEXP hook);
-RcppExport SEXP _kerasnative_cpp_dataset_predict(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP stepsSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
+List cpp_dataset_predict(SEXP model, SEXP iterator, IntegerVector x_idx, double steps, int verbose, bool dynamic);
+RcppExport SEXP _kerasnative_cpp_dataset_predict(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP stepsSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -217,8 +118,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type steps(stepsSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_dataset_predict(model, iterator, x_idx, steps, verbose, dynamic, hook));
+    rcpp_result_gen = Rcpp::wrap(cpp_dataset_predict(model, iterator, x_idx, steps, verbose, dynamic));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -595,8 +495,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_model_fit_epoch
-List cpp_model_fit_epoch(SEXP model, SEXP data, IntegerVector indices, int batch_size, double seed, int verbose, bool dynamic, SEXP hook);
-RcppExport SEXP _kerasnative_cpp_model_fit_epoch(SEXP modelSEXP, SEXP dataSEXP, SEXP indicesSEXP, SEXP batch_sizeSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
+List cpp_model_fit_epoch(SEXP model, SEXP data, IntegerVector indices, int batch_size, double seed, int verbose, bool dynamic);
+RcppExport SEXP _kerasnative_cpp_model_fit_epoch(SEXP modelSEXP, SEXP dataSEXP, SEXP indicesSEXP, SEXP batch_sizeSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -607,8 +507,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_model_fit_epoch(model, data, indices, batch_size, seed, verbose, dynamic, hook));
+    rcpp_result_gen = Rcpp::wrap(cpp_model_fit_epoch(model, data, indices, batch_size, seed, verbose, dynamic));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -624,8 +523,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_model_evaluate
-List cpp_model_evaluate(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic, SEXP hook);
-RcppExport SEXP _kerasnative_cpp_model_evaluate(SEXP modelSEXP, SEXP dataSEXP, SEXP batch_sizeSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
+List cpp_model_evaluate(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic);
+RcppExport SEXP _kerasnative_cpp_model_evaluate(SEXP modelSEXP, SEXP dataSEXP, SEXP batch_sizeSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -634,14 +533,13 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type batch_size(batch_sizeSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_model_evaluate(model, data, batch_size, verbose, dynamic, hook));
+    rcpp_result_gen = Rcpp::wrap(cpp_model_evaluate(model, data, batch_size, verbose, dynamic));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_model_predict
-List cpp_model_predict(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic, SEXP hook);
-RcppExport SEXP _kerasnative_cpp_model_predict(SEXP modelSEXP, SEXP dataSEXP, SEXP batch_sizeSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
+List cpp_model_predict(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic);
+RcppExport SEXP _kerasnative_cpp_model_predict(SEXP modelSEXP, SEXP dataSEXP, SEXP batch_sizeSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -650,8 +548,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type batch_size(batch_sizeSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_model_predict(model, data, batch_size, verbose, dynamic, hook));
+    rcpp_result_gen = Rcpp::wrap(cpp_model_predict(model, data, batch_size, verbose, dynamic));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -840,121 +737,53 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// cpp_tfevents_open
-SEXP cpp_tfevents_open(std::string log_dir);
-RcppExport SEXP _kerasnative_cpp_tfevents_open(SEXP log_dirSEXP) {
+// cpp_model_state
+SEXP cpp_model_state(SEXP ptr, bool sequential);
+RcppExport SEXP _kerasnative_cpp_model_state(SEXP ptrSEXP, SEXP sequentialSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< std::string >::type log_dir(log_dirSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_open(log_dir));
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< bool >::type sequential(sequentialSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_state(ptr, sequential));
     return rcpp_result_gen;
 END_RCPP
 }
-// cpp_tfevents_path
-std::string cpp_tfevents_path(SEXP w);
-RcppExport SEXP _kerasnative_cpp_tfevents_path(SEXP wSEXP) {
+// cpp_model_state_ptr
+SEXP cpp_model_state_ptr(SEXP state);
+RcppExport SEXP _kerasnative_cpp_model_state_ptr(SEXP stateSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_path(w));
+    Rcpp::traits::input_parameter< SEXP >::type state(stateSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_state_ptr(state));
     return rcpp_result_gen;
 END_RCPP
 }
-// cpp_tfevents_scalars
-void cpp_tfevents_scalars(SEXP w, CharacterVector tags, NumericVector values, double step, double wall_time);
-RcppExport SEXP _kerasnative_cpp_tfevents_scalars(SEXP wSEXP, SEXP tagsSEXP, SEXP valuesSEXP, SEXP stepSEXP, SEXP wall_timeSEXP) {
-BEGIN_RCPP
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
-    Rcpp::traits::input_parameter< CharacterVector >::type tags(tagsSEXP);
-    Rcpp::traits::input_parameter< NumericVector >::type values(valuesSEXP);
-    Rcpp::traits::input_parameter< double >::type step(stepSEXP);
-    Rcpp::traits::input_parameter< double >::type wall_time(wall_timeSEXP);
-    cpp_tfevents_scalars(w, tags, values, step, wall_time);
-    return R_NilValue;
-END_RCPP
-}
-// cpp_tfevents_histogram
-void cpp_tfevents_histogram(SEXP w, std::string tag, NumericVector values, double step, double wall_time);
-RcppExport SEXP _kerasnative_cpp_tfevents_histogram(SEXP wSEXP, SEXP tagSEXP, SEXP valuesSEXP, SEXP stepSEXP, SEXP wall_timeSEXP) {
-BEGIN_RCPP
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
-    Rcpp::traits::input_parameter< std::string >::type tag(tagSEXP);
-    Rcpp::traits::input_parameter< NumericVector >::type values(valuesSEXP);
-    Rcpp::traits::input_parameter< double >::type step(stepSEXP);
-    Rcpp::traits::input_parameter< double >::type wall_time(wall_timeSEXP);
-    cpp_tfevents_histogram(w, tag, values, step, wall_time);
-    return R_NilValue;
-END_RCPP
-}
-// cpp_tfevents_graph
-void cpp_tfevents_graph(SEXP w, CharacterVector names, CharacterVector ops, List inputs, List shapes, double wall_time);
-RcppExport SEXP _kerasnative_cpp_tfevents_graph(SEXP wSEXP, SEXP namesSEXP, SEXP opsSEXP, SEXP inputsSEXP, SEXP shapesSEXP, SEXP wall_timeSEXP) {
-BEGIN_RCPP
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
-    Rcpp::traits::input_parameter< CharacterVector >::type names(namesSEXP);
-    Rcpp::traits::input_parameter< CharacterVector >::type ops(opsSEXP);
-    Rcpp::traits::input_parameter< List >::type inputs(inputsSEXP);
-    Rcpp::traits::input_parameter< List >::type shapes(shapesSEXP);
-    Rcpp::traits::input_parameter< double >::type wall_time(wall_timeSEXP);
-    cpp_tfevents_graph(w, names, ops, inputs, shapes, wall_time);
-    return R_NilValue;
-END_RCPP
-}
-// cpp_tfevents_close
-void cpp_tfevents_close(SEXP w);
-RcppExport SEXP _kerasnative_cpp_tfevents_close(SEXP wSEXP) {
-BEGIN_RCPP
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
-    cpp_tfevents_close(w);
-    return R_NilValue;
-END_RCPP
-}
-// cpp_tfevents_read_scalars
-DataFrame cpp_tfevents_read_scalars(std::string path);
-RcppExport SEXP _kerasnative_cpp_tfevents_read_scalars(SEXP pathSEXP) {
+// cpp_model_from_state
+List cpp_model_from_state(RawVector bytes, std::string name, bool sequential, double seed);
+RcppExport SEXP _kerasnative_cpp_model_from_state(SEXP bytesSEXP, SEXP nameSEXP, SEXP sequentialSEXP, SEXP seedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_read_scalars(path));
-    return rcpp_result_gen;
-END_RCPP
-}
-// cpp_tfevents_file_version
-std::string cpp_tfevents_file_version(std::string path);
-RcppExport SEXP _kerasnative_cpp_tfevents_file_version(SEXP pathSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_file_version(path));
+    Rcpp::traits::input_parameter< RawVector >::type bytes(bytesSEXP);
+    Rcpp::traits::input_parameter< std::string >::type name(nameSEXP);
+    Rcpp::traits::input_parameter< bool >::type sequential(sequentialSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_from_state(bytes, name, sequential, seed));
     return rcpp_result_gen;
 END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_kerasnative_cpp_optimizer_get_lr", (DL_FUNC) &_kerasnative_cpp_optimizer_get_lr, 1},
-    {"_kerasnative_cpp_optimizer_set_lr", (DL_FUNC) &_kerasnative_cpp_optimizer_set_lr, 2},
-    {"_kerasnative_cpp_progress_new", (DL_FUNC) &_kerasnative_cpp_progress_new, 4},
-    {"_kerasnative_cpp_progress_update", (DL_FUNC) &_kerasnative_cpp_progress_update, 3},
-    {"_kerasnative_cpp_progress_set_values", (DL_FUNC) &_kerasnative_cpp_progress_set_values, 2},
-    {"_kerasnative_cpp_step_start", (DL_FUNC) &_kerasnative_cpp_step_start, 4},
-    {"_kerasnative_cpp_step_done", (DL_FUNC) &_kerasnative_cpp_step_done, 1},
-    {"_kerasnative_cpp_step_wait", (DL_FUNC) &_kerasnative_cpp_step_wait, 2},
     {"_kerasnative_cpp_dataset_new", (DL_FUNC) &_kerasnative_cpp_dataset_new, 2},
     {"_kerasnative_cpp_dataset_iterator", (DL_FUNC) &_kerasnative_cpp_dataset_iterator, 2},
     {"_kerasnative_cpp_iterator_next", (DL_FUNC) &_kerasnative_cpp_iterator_next, 1},
     {"_kerasnative_cpp_iterator_drain", (DL_FUNC) &_kerasnative_cpp_iterator_drain, 2},
     {"_kerasnative_cpp_iterator_close", (DL_FUNC) &_kerasnative_cpp_iterator_close, 1},
-    {"_kerasnative_cpp_dataset_fit_epoch", (DL_FUNC) &_kerasnative_cpp_dataset_fit_epoch, 11},
-    {"_kerasnative_cpp_dataset_evaluate", (DL_FUNC) &_kerasnative_cpp_dataset_evaluate, 9},
-    {"_kerasnative_cpp_dataset_predict", (DL_FUNC) &_kerasnative_cpp_dataset_predict, 7},
+    {"_kerasnative_cpp_dataset_fit_epoch", (DL_FUNC) &_kerasnative_cpp_dataset_fit_epoch, 10},
+    {"_kerasnative_cpp_dataset_evaluate", (DL_FUNC) &_kerasnative_cpp_dataset_evaluate, 8},
+    {"_kerasnative_cpp_dataset_predict", (DL_FUNC) &_kerasnative_cpp_dataset_predict, 6},
     {"_kerasnative_cpp_write_tfrecord", (DL_FUNC) &_kerasnative_cpp_write_tfrecord, 4},
     {"_kerasnative_cpp_tfrecord_writer_new", (DL_FUNC) &_kerasnative_cpp_tfrecord_writer_new, 2},
     {"_kerasnative_cpp_tfrecord_writer_write", (DL_FUNC) &_kerasnative_cpp_tfrecord_writer_write, 3},
@@ -987,10 +816,10 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_data_new", (DL_FUNC) &_kerasnative_cpp_data_new, 3},
     {"_kerasnative_cpp_data_n", (DL_FUNC) &_kerasnative_cpp_data_n, 1},
     {"_kerasnative_cpp_model_check_data", (DL_FUNC) &_kerasnative_cpp_model_check_data, 2},
-    {"_kerasnative_cpp_model_fit_epoch", (DL_FUNC) &_kerasnative_cpp_model_fit_epoch, 8},
+    {"_kerasnative_cpp_model_fit_epoch", (DL_FUNC) &_kerasnative_cpp_model_fit_epoch, 7},
     {"_kerasnative_cpp_progress_finish", (DL_FUNC) &_kerasnative_cpp_progress_finish, 2},
-    {"_kerasnative_cpp_model_evaluate", (DL_FUNC) &_kerasnative_cpp_model_evaluate, 6},
-    {"_kerasnative_cpp_model_predict", (DL_FUNC) &_kerasnative_cpp_model_predict, 6},
+    {"_kerasnative_cpp_model_evaluate", (DL_FUNC) &_kerasnative_cpp_model_evaluate, 5},
+    {"_kerasnative_cpp_model_predict", (DL_FUNC) &_kerasnative_cpp_model_predict, 5},
     {"_kerasnative_cpp_model_train_on_batch", (DL_FUNC) &_kerasnative_cpp_model_train_on_batch, 3},
     {"_kerasnative_cpp_model_test_on_batch", (DL_FUNC) &_kerasnative_cpp_model_test_on_batch, 2},
     {"_kerasnative_cpp_ptr_is_null", (DL_FUNC) &_kerasnative_cpp_ptr_is_null, 1},
@@ -1006,18 +835,15 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_model_from_config", (DL_FUNC) &_kerasnative_cpp_model_from_config, 4},
     {"_kerasnative_cpp_model_load_weights", (DL_FUNC) &_kerasnative_cpp_model_load_weights, 5},
     {"_kerasnative_cpp_model_load_optimizer_state", (DL_FUNC) &_kerasnative_cpp_model_load_optimizer_state, 3},
-    {"_kerasnative_cpp_tfevents_open", (DL_FUNC) &_kerasnative_cpp_tfevents_open, 1},
-    {"_kerasnative_cpp_tfevents_path", (DL_FUNC) &_kerasnative_cpp_tfevents_path, 1},
-    {"_kerasnative_cpp_tfevents_scalars", (DL_FUNC) &_kerasnative_cpp_tfevents_scalars, 5},
-    {"_kerasnative_cpp_tfevents_histogram", (DL_FUNC) &_kerasnative_cpp_tfevents_histogram, 5},
-    {"_kerasnative_cpp_tfevents_graph", (DL_FUNC) &_kerasnative_cpp_tfevents_graph, 6},
-    {"_kerasnative_cpp_tfevents_close", (DL_FUNC) &_kerasnative_cpp_tfevents_close, 1},
-    {"_kerasnative_cpp_tfevents_read_scalars", (DL_FUNC) &_kerasnative_cpp_tfevents_read_scalars, 1},
-    {"_kerasnative_cpp_tfevents_file_version", (DL_FUNC) &_kerasnative_cpp_tfevents_file_version, 1},
+    {"_kerasnative_cpp_model_state", (DL_FUNC) &_kerasnative_cpp_model_state, 2},
+    {"_kerasnative_cpp_model_state_ptr", (DL_FUNC) &_kerasnative_cpp_model_state_ptr, 1},
+    {"_kerasnative_cpp_model_from_state", (DL_FUNC) &_kerasnative_cpp_model_from_state, 4},
     {NULL, NULL, 0}
 };
 
+void kn_register_model_state(DllInfo* dll);
 RcppExport void R_init_kerasnative(DllInfo *dll) {
     R_registerRoutines(dll, NULL, CallEntries, NULL, NULL);
     R_useDynamicSymbols(dll, FALSE);
+    kn_register_model_state(dll);
 }

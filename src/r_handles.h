@@ -6,18 +6,23 @@
 #include <chrono>
 #include <memory>
 
+#include "keras_weights.h"
 #include "model.h"
 #include "progbar.h"
 
 namespace knr {
 using namespace Rcpp;
 struct LayerHolder { kn::LayerPtr layer; };
-struct ModelHolder { kn::Model model; };
+// The engine model, and the compile() arguments as given (written into
+// training_config when the model is saved or serialized).
+struct ModelHolder { kn::Model model; kn::CompileArgs compiled; };
 struct DataHolder { kn::ArrayData data; };
 
 inline kn::LayerPtr& layer_of(SEXP p) {
   XPtr<LayerHolder> h(p);
-  if (!h.get()) stop("this layer handle is no longer valid (was it saved with saveRDS()? use serialize_model())");
+  if (!h.get())
+    stop("this layer handle is no longer valid: layer objects are not restored by readRDS()/unserialize() (they "
+         "belong to a model); save the model instead and get the layer back with get_layer(model, name)");
   return h->layer;
 }
 inline kn::Model& model_of(SEXP p) {

@@ -183,9 +183,15 @@ List cpp_model_nodes(SEXP model) {
 // [[Rcpp::export]]
 void cpp_model_compile(SEXP model, CharacterVector losses, NumericVector loss_weights, bool accuracy,
                        std::string optimizer_class, std::string optimizer_config) {
+  XPtr<ModelHolder> h(model);
   kn::Model& m = model_of(model);
   auto opt = kn::make_optimizer(optimizer_class, kn::Json::parse(optimizer_config));
-  m.compile(as<std::vector<std::string>>(losses), as<std::vector<double>>(loss_weights), accuracy, std::move(opt));
+  kn::CompileArgs args;
+  args.losses = as<std::vector<std::string>>(losses);
+  args.loss_weights = as<std::vector<double>>(loss_weights);
+  if (accuracy) args.metrics = {"accuracy"};
+  m.compile(args.losses, args.loss_weights, accuracy, std::move(opt));
+  h->compiled = std::move(args);  // for training_config when the model is saved
 }
 
 // [[Rcpp::export]]

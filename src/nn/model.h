@@ -92,6 +92,10 @@ class Model {
   std::vector<double> test_batch(const Batch& b);
 
   std::vector<Param*> trainable_params();
+  // A loader filled the optimizer's state for `params`: freezing or
+  // unfreezing layers before the next step then starts fresh slots, as it
+  // does after a step (see train_batch).
+  void optimizer_state_loaded(std::vector<Param*> params) { last_params_ = std::move(params); }
 
  private:
   std::vector<std::unique_ptr<Loss>> losses_;
