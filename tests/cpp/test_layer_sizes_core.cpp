@@ -328,4 +328,24 @@ TEST(every_registered_layer_has_a_size_case) {
 
 TEST(core_layers_at_batch_1_7_128_1000_match_naive_loops) { ls::run_cases(core_cases()); }
 
+// Backward reads what its forward left in the node's Scratch: a backward whose
+// forward ran at another batch size (or not at all) is an error, not a read
+// past the end of the mask / indices.
+TEST(backward_without_a_matching_forward_is_an_error) {
+  Rng rng(1);
+  for (const char* cls : {"Dropout", "MaxPooling2D"}) {
+    LayerPtr l = make_layer(cls, Json::parse(std::string(cls) == "Dropout" ? R"({"name": "x", "rate": 0.5})"
+                                                                           : R"({"name": "x"})"));
+    const Shape os = l->build({{4, 4, 2}}, rng);
+    Tensor x7({7, 4, 4, 2}), y7({7, os[0], os[1], os[2]}), x9({9, 4, 4, 2}), y9({9, os[0], os[1], os[2]});
+    Tensor dx9(x9.shape);
+    Scratch sc;
+    RunContext ctx;
+    ctx.training = true;
+    ctx.scratch = &sc;
+    l->forward(ctx, {&x7}, y7);
+    CHECK_THROWS(l->backward(ctx, {&x9}, y9, y9, {&dx9}), "without a matching forward");
+  }
+}
+
 KN_TEST_MAIN
