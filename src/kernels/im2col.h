@@ -69,15 +69,18 @@ inline void for_row_segments(const ConvGeom& g, int64_t r0, int64_t r1, Fn fn) {
 }
 
 // Output columns ow in [ow0, ow1) whose input column ow*sw - pl + j*dw lies in
-// [0, W): returns the sub-range [lo, hi) (may be empty).
+// [0, W): returns the sub-range [lo, hi), always with ow0 <= lo <= hi <= ow1
+// (empty when lo == hi), so [ow0, lo) and [hi, ow1) are the padded columns.
+// Clamping lo to ow1 matters: a short run of rows (cut by the end of an im2col
+// block, or a narrow output) can lie entirely left of the first valid column,
+// and the padding loops must not run past ow1 (they did: issue 8's overflow).
 inline void valid_cols(const WindowAxis& a, int64_t j, int64_t ow0, int64_t ow1, int64_t& lo, int64_t& hi) {
   const int64_t off = j * a.dilation - a.pad_before;  // iw = ow * stride + off
   // iw >= 0  <=> ow >= ceil(-off / stride); iw < in <=> ow <= floor((in - 1 - off) / stride)
-  int64_t first = off >= 0 ? 0 : (-off + a.stride - 1) / a.stride;
-  int64_t last = a.in - 1 - off < 0 ? -1 : (a.in - 1 - off) / a.stride;
-  lo = std::max(ow0, first);
-  hi = std::min(ow1, last + 1);
-  if (hi < lo) hi = lo;
+  const int64_t first = off >= 0 ? 0 : (-off + a.stride - 1) / a.stride;
+  const int64_t last = a.in - 1 - off < 0 ? -1 : (a.in - 1 - off) / a.stride;
+  lo = std::min(ow1, std::max(ow0, first));
+  hi = std::max(lo, std::min(ow1, last + 1));
 }
 
 // im2col for global output rows [r0, r1) of a batch, row r = (n, oh, ow):

@@ -187,7 +187,10 @@ class ConvBase : public Layer {
     p.N = N; p.P = g.out_pixels(); p.K = g.K(); p.F = g.F;
     p.per_task = std::max<int64_t>(1, (N + kTasksPerBatch - 1) / kTasksPerBatch);
     p.n_tasks = n_chunks(N, p.per_task);
-    p.block_rows = std::max<int64_t>(1, kColBlockFloats / p.K);
+    // Rows per im2col block: the budget, but never more than a task's rows (a
+    // task is per_task samples of P output rows), so the worker buffers
+    // (block_rows, K) and (block_rows, F) are sized by what a task uses.
+    p.block_rows = std::min(std::max<int64_t>(1, kColBlockFloats / p.K), p.per_task * p.P);
     p.identity = g.h.k == 1 && g.w.k == 1 && g.h.stride == 1 && g.w.stride == 1 &&
                  g.h.pad_before == 0 && g.w.pad_before == 0 && g.h.out == g.h.in && g.w.out == g.w.in;
     return p;

@@ -153,8 +153,9 @@ class Dropout : public Layer {
     const int64_t n = in[0]->size();
     float* dx = din[0]->ptr();
     if (!ctx.training || rate <= 0.0) { for (int64_t i = 0; i < n; ++i) dx[i] += dout.data[i]; return; }
-    const float* m = ctx.scratch->at(0).ptr();
-    for (int64_t i = 0; i < n; ++i) dx[i] += dout.data[i] * m[i];
+    const Tensor& mask = ctx.scratch->at(0);    // (N, ...) from the training forward
+    if (mask.size() != n) throw Error("layer '" + name + "': backward called without a matching forward");
+    for (int64_t i = 0; i < n; ++i) dx[i] += dout.data[i] * mask.data[i];
   }
 
   Json config() const override {
