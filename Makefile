@@ -44,7 +44,7 @@ _build/cpp/obj/%.pb.o: _build/cpp/proto/%.pb.cc $(PROTO_CC)
 _build/cpp/obj/%.o: src/%.cpp $(wildcard $(foreach d,$(ENGINE_DIRS),src/$(d)/*.h)) $(PROTO_CC)
 	@mkdir -p $(dir $@)
 	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
-_build/cpp/test_%: tests/cpp/test_%.cpp tests/cpp/harness.h $(CPP_OBJ)
+_build/cpp/test_%: tests/cpp/test_%.cpp $(wildcard tests/cpp/*.h) $(CPP_OBJ)
 	$(CXXTEST) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto $< $(CPP_OBJ) -o $@ $(CPP_LIBS)
 
 .SECONDARY:
