@@ -47,7 +47,7 @@ std::vector<NodeRef> node_refs(const kn::Graph& g) {
   std::map<const kn::Layer*, int> count;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const kn::Node& n = g.nodes[i];
-    if (!n.layer) { out[i] = {n.input_name, 0}; continue; }
+    if (!n.layer) { out[i] = {n.is_op() ? n.scope : n.input_name, 0}; continue; }
     out[i] = {n.layer->name, count[n.layer.get()]++};
   }
   return out;
@@ -86,6 +86,8 @@ kn::Json with_batch_input_shape(const kn::Json& cfg, const kn::Node& input) {
 // Keras 2.2.4 model.get_config() wrapped as {"class_name", "config"}.
 kn::Json model_config(kn::Model& m, bool sequential) {
   const kn::Graph& g = m.graph;
+  if (g.has_model_ops())
+    throw kn::Error("models with lambda layers or backend (k_*) ops cannot be saved yet");
   kn::Json root = kn::Json::object();
   kn::Json cfg = kn::Json::object();
   cfg.set("name", m.name);
@@ -111,7 +113,7 @@ kn::Json model_config(kn::Model& m, bool sequential) {
     // input layers first, then layers in first-use order, each with all its nodes
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const kn::Node& n = g.nodes[i];
-      if (n.layer) continue;
+      if (!n.is_input() || n.role != kn::NodeRole::Model) continue;  // y_true placeholders are not inputs
       kn::Json c = kn::Json::object();
       c.set("batch_input_shape", shape_json(n.shape, n.fixed_batch));
       c.set("dtype", "float32");
@@ -157,7 +159,7 @@ std::vector<kn::H5Layer> model_weight_groups(kn::Model& m, bool sequential) {
   std::vector<kn::H5Layer> out;
   if (!sequential)
     for (const kn::Node& n : m.graph.nodes)
-      if (!n.layer) out.push_back(kn::H5Layer{n.input_name, {}});
+      if (n.is_input() && n.role == kn::NodeRole::Model) out.push_back(kn::H5Layer{n.input_name, {}});
   for (const kn::LayerPtr& l : m.graph.layers()) {
     kn::H5Layer hl;
     hl.name = l->name;
