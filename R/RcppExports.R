@@ -189,6 +189,42 @@ cpp_ptr_is_null <- function(p) {
     .Call(`_kerasnative_cpp_ptr_is_null`, p)
 }
 
+cpp_op_infer <- function(op, attrs, shapes, dtypes, value, value_shape) {
+    .Call(`_kerasnative_cpp_op_infer`, op, attrs, shapes, dtypes, value, value_shape)
+}
+
+cpp_op_run <- function(op, attrs, inputs, shapes, dtypes, value, value_shape, seed) {
+    .Call(`_kerasnative_cpp_op_run`, op, attrs, inputs, shapes, dtypes, value, value_shape, seed)
+}
+
+cpp_op_names <- function() {
+    .Call(`_kerasnative_cpp_op_names`)
+}
+
+cpp_model_add_op <- function(model, op, attrs, inputs, scope, value, value_shape, loss) {
+    .Call(`_kerasnative_cpp_model_add_op`, model, op, attrs, inputs, scope, value, value_shape, loss)
+}
+
+cpp_model_node_type <- function(model, id) {
+    .Call(`_kerasnative_cpp_model_node_type`, model, id)
+}
+
+cpp_model_clear_graph_terms <- function(model) {
+    invisible(.Call(`_kerasnative_cpp_model_clear_graph_terms`, model))
+}
+
+cpp_model_add_target <- function(model, output) {
+    .Call(`_kerasnative_cpp_model_add_target`, model, output)
+}
+
+cpp_model_set_graph_loss <- function(model, output, node) {
+    invisible(.Call(`_kerasnative_cpp_model_set_graph_loss`, model, output, node))
+}
+
+cpp_model_add_graph_metric <- function(model, name, node) {
+    invisible(.Call(`_kerasnative_cpp_model_add_graph_metric`, model, name, node))
+}
+
 #' Set the number of engine threads (internal)
 #' @noRd
 cpp_set_num_threads <- function(n) {

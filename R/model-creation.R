@@ -137,6 +137,8 @@ keras_model <- function(inputs, outputs = NULL, name = NULL, ...) {
   visit <- function(t) {
     k <- key(t)
     if (exists(k, envir = ids, inherits = FALSE)) return(get(k, envir = ids))
+    if (!tensor_kind(t) %in% c("input", "layer"))
+      return(add_tensor_ops(ptr, t, ids, visit))
     if (is.null(t$layer))
       stop("graph disconnected: cannot reach input '", t$input_name, "' from the model inputs ",
            "(pass it in `inputs`)", call. = FALSE)
@@ -163,10 +165,11 @@ model_layers <- function(model) {
   nodes <- cpp_model_nodes(model_ptr(model))
   keep <- !vapply(nodes$layer, is.null, logical(1))
   out <- lapply(nodes$layer[keep], new_layer_object)
+  is_input <- nodes$class == "InputLayer"
   nm <- nodes$name[keep]
   out <- out[!duplicated(nm)]
   if (!isTRUE(model$sequential)) {
-    inputs <- nodes$name[!keep]
+    inputs <- nodes$name[is_input]
     out <- c(lapply(inputs, function(n) structure(list(name = n), class = "kerasnative_input_layer")), out)
   }
   out

@@ -22,9 +22,9 @@ as_dtype_name <- function(d, what = "dtype") {
   if (is.character(d) && length(d) == 1) {
     d <- sub("^tf[.$]", "", d)
     if (d == "float") d <- "float32"
-    if (d %in% c("float32", "int32", "int64", "uint8", "string")) return(d)
+    if (d %in% c("float32", "int32", "int64", "uint8", "string", "bool")) return(d)
   }
-  stop("`", what, "` must be one of tf$float32, tf$int32, tf$int64, tf$uint8, tf$string",
+  stop("`", what, "` must be one of tf$float32, tf$int32, tf$int64, tf$uint8, tf$bool, tf$string",
        call. = FALSE)
 }
 
@@ -230,8 +230,8 @@ tf_decode_raw <- function(input_bytes, out_type, little_endian = TRUE, name = NU
 tf_cast <- function(x, dtype, name = NULL) {
   check_tensor(x, "cast")
   dt <- as_dtype_name(dtype)
-  if (x$dtype == "string" || dt == "string")
-    stop("cast(): cannot cast ", x$dtype, " to ", dt, call. = FALSE)
+  if (x$dtype == "string" || dt %in% c("string", "bool"))
+    stop("cast(): cannot cast ", x$dtype, " to ", dt, " in a dataset pipeline", call. = FALSE)
   if (dt == x$dtype) return(x)
   add_node(x$trace, "cast", list(x), list(dtype = dt), list(list(dtype = dt, shape = x$shape)))[[1]]
 }
@@ -320,7 +320,7 @@ make_tf <- function() {
                     multiply = function(x, y, name = NULL) x * y, divide = function(x, y, name = NULL) x / y)
   tf_module(
     float32 = new_dtype("float32"), int32 = new_dtype("int32"), int64 = new_dtype("int64"),
-    uint8 = new_dtype("uint8"), string = new_dtype("string"),
+    uint8 = new_dtype("uint8"), string = new_dtype("string"), bool = new_dtype("bool"),
     io = io, sparse = sparse, data = data, math = math,
     parse_single_example = tf_parse_single_example, FixedLenFeature = tf_FixedLenFeature,
     VarLenFeature = tf_VarLenFeature, decode_raw = tf_decode_raw,

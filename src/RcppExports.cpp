@@ -588,6 +588,126 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_op_infer
+List cpp_op_infer(std::string op, std::string attrs, List shapes, CharacterVector dtypes, SEXP value, SEXP value_shape);
+RcppExport SEXP _kerasnative_cpp_op_infer(SEXP opSEXP, SEXP attrsSEXP, SEXP shapesSEXP, SEXP dtypesSEXP, SEXP valueSEXP, SEXP value_shapeSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type op(opSEXP);
+    Rcpp::traits::input_parameter< std::string >::type attrs(attrsSEXP);
+    Rcpp::traits::input_parameter< List >::type shapes(shapesSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type dtypes(dtypesSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value(valueSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value_shape(value_shapeSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_op_infer(op, attrs, shapes, dtypes, value, value_shape));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_op_run
+List cpp_op_run(std::string op, std::string attrs, List inputs, List shapes, CharacterVector dtypes, SEXP value, SEXP value_shape, double seed);
+RcppExport SEXP _kerasnative_cpp_op_run(SEXP opSEXP, SEXP attrsSEXP, SEXP inputsSEXP, SEXP shapesSEXP, SEXP dtypesSEXP, SEXP valueSEXP, SEXP value_shapeSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type op(opSEXP);
+    Rcpp::traits::input_parameter< std::string >::type attrs(attrsSEXP);
+    Rcpp::traits::input_parameter< List >::type inputs(inputsSEXP);
+    Rcpp::traits::input_parameter< List >::type shapes(shapesSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type dtypes(dtypesSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value(valueSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value_shape(value_shapeSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_op_run(op, attrs, inputs, shapes, dtypes, value, value_shape, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_op_names
+CharacterVector cpp_op_names();
+RcppExport SEXP _kerasnative_cpp_op_names() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_op_names());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_add_op
+int cpp_model_add_op(SEXP model, std::string op, std::string attrs, IntegerVector inputs, std::string scope, SEXP value, SEXP value_shape, bool loss);
+RcppExport SEXP _kerasnative_cpp_model_add_op(SEXP modelSEXP, SEXP opSEXP, SEXP attrsSEXP, SEXP inputsSEXP, SEXP scopeSEXP, SEXP valueSEXP, SEXP value_shapeSEXP, SEXP lossSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< std::string >::type op(opSEXP);
+    Rcpp::traits::input_parameter< std::string >::type attrs(attrsSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type inputs(inputsSEXP);
+    Rcpp::traits::input_parameter< std::string >::type scope(scopeSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value(valueSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value_shape(value_shapeSEXP);
+    Rcpp::traits::input_parameter< bool >::type loss(lossSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_add_op(model, op, attrs, inputs, scope, value, value_shape, loss));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_node_type
+List cpp_model_node_type(SEXP model, int id);
+RcppExport SEXP _kerasnative_cpp_model_node_type(SEXP modelSEXP, SEXP idSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type id(idSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_node_type(model, id));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_clear_graph_terms
+void cpp_model_clear_graph_terms(SEXP model);
+RcppExport SEXP _kerasnative_cpp_model_clear_graph_terms(SEXP modelSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    cpp_model_clear_graph_terms(model);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_model_add_target
+int cpp_model_add_target(SEXP model, int output);
+RcppExport SEXP _kerasnative_cpp_model_add_target(SEXP modelSEXP, SEXP outputSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type output(outputSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_add_target(model, output));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_set_graph_loss
+void cpp_model_set_graph_loss(SEXP model, int output, int node);
+RcppExport SEXP _kerasnative_cpp_model_set_graph_loss(SEXP modelSEXP, SEXP outputSEXP, SEXP nodeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type output(outputSEXP);
+    Rcpp::traits::input_parameter< int >::type node(nodeSEXP);
+    cpp_model_set_graph_loss(model, output, node);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_model_add_graph_metric
+void cpp_model_add_graph_metric(SEXP model, std::string name, int node);
+RcppExport SEXP _kerasnative_cpp_model_add_graph_metric(SEXP modelSEXP, SEXP nameSEXP, SEXP nodeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< std::string >::type name(nameSEXP);
+    Rcpp::traits::input_parameter< int >::type node(nodeSEXP);
+    cpp_model_add_graph_metric(model, name, node);
+    return R_NilValue;
+END_RCPP
+}
 // cpp_set_num_threads
 void cpp_set_num_threads(int n);
 RcppExport SEXP _kerasnative_cpp_set_num_threads(SEXP nSEXP) {
@@ -786,6 +906,15 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_model_train_on_batch", (DL_FUNC) &_kerasnative_cpp_model_train_on_batch, 3},
     {"_kerasnative_cpp_model_test_on_batch", (DL_FUNC) &_kerasnative_cpp_model_test_on_batch, 2},
     {"_kerasnative_cpp_ptr_is_null", (DL_FUNC) &_kerasnative_cpp_ptr_is_null, 1},
+    {"_kerasnative_cpp_op_infer", (DL_FUNC) &_kerasnative_cpp_op_infer, 6},
+    {"_kerasnative_cpp_op_run", (DL_FUNC) &_kerasnative_cpp_op_run, 8},
+    {"_kerasnative_cpp_op_names", (DL_FUNC) &_kerasnative_cpp_op_names, 0},
+    {"_kerasnative_cpp_model_add_op", (DL_FUNC) &_kerasnative_cpp_model_add_op, 8},
+    {"_kerasnative_cpp_model_node_type", (DL_FUNC) &_kerasnative_cpp_model_node_type, 2},
+    {"_kerasnative_cpp_model_clear_graph_terms", (DL_FUNC) &_kerasnative_cpp_model_clear_graph_terms, 1},
+    {"_kerasnative_cpp_model_add_target", (DL_FUNC) &_kerasnative_cpp_model_add_target, 2},
+    {"_kerasnative_cpp_model_set_graph_loss", (DL_FUNC) &_kerasnative_cpp_model_set_graph_loss, 3},
+    {"_kerasnative_cpp_model_add_graph_metric", (DL_FUNC) &_kerasnative_cpp_model_add_graph_metric, 3},
     {"_kerasnative_cpp_set_num_threads", (DL_FUNC) &_kerasnative_cpp_set_num_threads, 1},
     {"_kerasnative_cpp_num_threads", (DL_FUNC) &_kerasnative_cpp_num_threads, 0},
     {"_kerasnative_cpp_gemm_kernel", (DL_FUNC) &_kerasnative_cpp_gemm_kernel, 0},
