@@ -7,6 +7,7 @@
 #pragma GCC optimize("O3")
 
 #include "op.h"
+#include "vec_ops.h"
 
 namespace kn {
 namespace {
@@ -64,8 +65,29 @@ KN_UNARY(HardSigmoid, "hard_sigmoid", float_only, std::fmin(1.0f, std::fmax(0.0f
          (x > -2.5f && x < 2.5f) ? 0.2f : 0.0f);
 KN_UNARY(Tanh, "tanh", float_only, std::tanh(x), 1.0f - y * y);
 // k_relu(x, alpha, max_value): alpha * x below 0, clipped at max_value (a = alpha, b = max_value).
-KN_UNARY(Relu, "relu", same_numeric, std::fmin(static_cast<float>(a.b), x > 0 ? x : static_cast<float>(a.a) * x),
-         x > 0 ? (x < a.b ? 1.0f : 0.0f) : static_cast<float>(a.a));
+struct F_Relu {
+  static inline float f(float x, const OpAttrs& a) {
+    return std::fmin(static_cast<float>(a.b), x > 0 ? x : static_cast<float>(a.a) * x);
+  }
+  static inline float df(float x, float, const OpAttrs& a) { return x > 0 ? (x < a.b ? 1.0f : 0.0f) : static_cast<float>(a.a); }
+};
+bool plain_relu(const OpAttrs& a) { return a.a == 0.0 && std::isinf(a.b) && a.b > 0; }
+// Plain relu (no slope, no cap) uses the vectorised kernel of the Activation layer.
+void relu_fwd(const OpContext& c, const OpAttrs& a, const In& in, Tensor& out) {
+  if (!plain_relu(a)) return unary_fwd<F_Relu>(c, a, in, out);
+  std::copy(in[0]->data.begin(), in[0]->data.end(), out.data.begin());
+  vec::relu(out.ptr(), out.size());
+}
+void relu_bwd(const OpAttrs& a, const In& in, const Tensor& out, const Tensor& dout, const DIn& din) {
+  if (!plain_relu(a)) return unary_bwd<F_Relu>(a, in, out, dout, din);
+  if (!din[0]) return;
+  const float* y = out.ptr();
+  const float* dy = dout.ptr();
+  float* dx = din[0]->ptr();
+  const int64_t n = out.size();
+  for (int64_t i = 0; i < n; ++i) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+}
+KN_REGISTER_OP(Relu, OpDef{"relu", 1, true, same_numeric, relu_fwd, relu_bwd});
 KN_UNARY(Elu, "elu", float_only, x > 0 ? x : static_cast<float>(a.a) * std::expm1(x),
          x > 0 ? 1.0f : y + static_cast<float>(a.a));
 KN_UNARY(Softplus, "softplus", float_only, x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)), sigm(x));
