@@ -225,6 +225,10 @@ cpp_model_add_graph_metric <- function(model, name, node) {
     invisible(.Call(`_kerasnative_cpp_model_add_graph_metric`, model, name, node))
 }
 
+cpp_model_add_loss_term <- function(model, node) {
+    invisible(.Call(`_kerasnative_cpp_model_add_loss_term`, model, node))
+}
+
 #' Set the number of engine threads (internal)
 #' @noRd
 cpp_set_num_threads <- function(n) {

@@ -101,3 +101,20 @@ lambda_sequential_add <- function(model, spec) {
   model_touched(model)
   model
 }
+
+# The node table as summary() shows it: the ops traced by one lambda (one
+# scope) become a single "Lambda" row fed by the scope's outside inputs;
+# losses, metrics and their targets are hidden. Adds `$show`.
+summary_node_table <- function(nodes) {
+  show <- !nodes$class %in% c("LossOp", "Target")
+  op <- which(nodes$class == "Op")
+  for (sc in unique(nodes$name[op])) {
+    rows <- op[nodes$name[op] == sc]
+    last <- max(rows)
+    show[setdiff(rows, last)] <- FALSE
+    nodes$inputs[[last]] <- as.integer(setdiff(unique(unlist(nodes$inputs[rows])), rows - 1L))
+    nodes$class[last] <- "Lambda"
+  }
+  nodes$show <- show
+  nodes
+}

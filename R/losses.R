@@ -112,3 +112,30 @@ resolve_loss <- function(l) {
   stop("compile(): `loss` must be a loss name, a loss_* function or an R function of (y_true, y_pred)",
        call. = FALSE)
 }
+
+# model$add_loss(): tensors computed from the model's tensors whose means join
+# the total loss. Kept on the model and traced by compile() (as in Keras, a
+# loss added after compile() needs a new compile()).
+model_add_loss <- function(model, losses) {
+  if (is_tensor(losses)) losses <- list(losses)
+  if (is.function(losses)) losses <- list(losses)
+  for (l in losses)
+    if (!is.function(l) && !(is_tensor(l) && tensor_kind(l) != "eager"))
+      stop("add_loss(): `losses` must be tensors computed from the model's tensors (or functions ",
+           "returning such a tensor)", call. = FALSE)
+  if (is.null(.subset2(model, "tensor_nodes")))
+    stop("add_loss() needs a functional model built with keras_model()", call. = FALSE)
+  assign("added_losses", c(.subset2(model, "added_losses"), losses), envir = model)
+  invisible(NULL)
+}
+
+trace_added_losses <- function(model, ptr) {
+  nodes_env <- .subset2(model, "tensor_nodes")
+  for (l in .subset2(model, "added_losses")) {
+    if (is.function(l)) l <- l()
+    ids <- list2env(as.list(nodes_env), parent = emptyenv())  # traced ids die with the next compile()
+    id <- add_tensor_ops(ptr, l, ids, function(t)
+      stop("add_loss(): the loss uses a tensor that is not part of this model", call. = FALSE), loss = TRUE)
+    cpp_model_add_loss_term(ptr, id)
+  }
+}

@@ -157,6 +157,7 @@ keras_model <- function(inputs, outputs = NULL, name = NULL, ...) {
   in_ids <- vapply(inputs, function(t) get(key(t), envir = ids), numeric(1))
   cpp_model_set_io(ptr, as.integer(in_ids), as.integer(out_ids))
   model <- new_model_handle(ptr, FALSE, name)
+  assign("tensor_nodes", ids, envir = model)  # for model$add_loss() on the model's tensors
   model_touched(model)
   model
 }
@@ -204,6 +205,7 @@ model_layers <- function(model) {
     get_weights = function() get_weights(x),
     set_weights = function(weights) set_weights(x, weights),
     get_layer = function(name = NULL, index = NULL) get_layer(x, name, index),
+    add_loss = function(losses, inputs = NULL) model_add_loss(x, losses),
     .subset2(x, name))
 }
 

@@ -38,6 +38,7 @@ compile <- function(object, optimizer, loss, metrics = NULL, loss_weights = NULL
   cpp_model_compile(ptr, vapply(loss_specs, function(s) s$name, ""), lw, met$acc, .subset2(opt, "class_name"),
                     to_json(.subset2(opt, "config")))
   trace_compile_terms(ptr, loss_specs, met$fns)
+  trace_added_losses(object, ptr)
   loss <- vapply(loss_specs, function(s) s$record, "")
   metrics <- met$record
   assign("compiled", list(loss = loss, metrics = metrics, optimizer = opt, loss_weights = loss_weights),

@@ -95,6 +95,10 @@ sym_tensor <- function(trace, id, dtype, shape) {
 
 is_sym <- function(x) inherits(x, "kerasnative_data_tensor")
 
+# Model tensors, backend values and R arrays go to the backend (ops of the
+# engine's op table, 0-based tf axes); dataset tensors stay in the map graph.
+is_backend_arg <- function(x) is_tensor(x) || (!is_sym(x) && (is.numeric(x) || is.logical(x)))
+
 # Append a node; returns symbolic tensors for its outputs.
 add_node <- function(trace, op, inputs, attrs = list(), outs) {
   ids <- vapply(inputs, function(t) {
@@ -228,6 +232,7 @@ tf_decode_raw <- function(input_bytes, out_type, little_endian = TRUE, name = NU
 }
 
 tf_cast <- function(x, dtype, name = NULL) {
+  if (is_backend_arg(x)) return(k_cast(x, as_dtype_name(dtype)))
   check_tensor(x, "cast")
   dt <- as_dtype_name(dtype)
   if (x$dtype == "string" || dt %in% c("string", "bool"))
@@ -237,6 +242,7 @@ tf_cast <- function(x, dtype, name = NULL) {
 }
 
 tf_reshape <- function(tensor, shape, name = NULL) {
+  if (is_backend_arg(tensor)) return(k_reshape(tensor, shape))
   check_tensor(tensor, "reshape")
   s <- as_shape(shape)
   s[is.na(s)] <- -1L
@@ -253,6 +259,13 @@ tf_reshape <- function(tensor, shape, name = NULL) {
 }
 
 tf_one_hot <- function(indices, depth, on_value = 1, off_value = 0, axis = NULL, dtype = NULL, name = NULL) {
+  if (is_backend_arg(indices)) {
+    if (!is.null(axis) && axis != -1) stop("one_hot(): only axis = -1 is supported", call. = FALSE)
+    return(record_op("one_hot", list(indices), list(depth = as.integer(depth), on_value = as.numeric(on_value),
+                                                    off_value = as.numeric(off_value),
+                                                    dtype = if (is.null(dtype)) "float32" else as_dtype_name(dtype)),
+                     fn = "tf$one_hot"))
+  }
   check_tensor(indices, "one_hot")
   if (!indices$dtype %in% c("int32", "int64", "uint8"))
     stop("one_hot(): indices must be integers (use tf$cast(x, tf$int32)), got ", indices$dtype, call. = FALSE)
@@ -271,6 +284,7 @@ tf_identity <- function(input, name = NULL) {
 }
 
 tf_expand_dims <- function(input, axis, name = NULL) {
+  if (is_backend_arg(input)) return(record_op("expand_dims", list(input), list(axis = as.integer(axis)), fn = "tf$expand_dims"))
   check_tensor(input, "expand_dims")
   s <- input$shape
   axis <- as.integer(axis)
@@ -280,6 +294,8 @@ tf_expand_dims <- function(input, axis, name = NULL) {
 }
 
 tf_squeeze <- function(input, axis = NULL, name = NULL) {
+  if (is_backend_arg(input))
+    return(record_op("squeeze", list(input), list(axis = if (is.null(axis)) NULL else I(as.integer(axis))), fn = "tf$squeeze"))
   check_tensor(input, "squeeze")
   s <- input$shape
   drop <- if (is.null(axis)) which(!is.na(s) & s == 1L) else {

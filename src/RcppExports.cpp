@@ -708,6 +708,17 @@ BEGIN_RCPP
     return R_NilValue;
 END_RCPP
 }
+// cpp_model_add_loss_term
+void cpp_model_add_loss_term(SEXP model, int node);
+RcppExport SEXP _kerasnative_cpp_model_add_loss_term(SEXP modelSEXP, SEXP nodeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type node(nodeSEXP);
+    cpp_model_add_loss_term(model, node);
+    return R_NilValue;
+END_RCPP
+}
 // cpp_set_num_threads
 void cpp_set_num_threads(int n);
 RcppExport SEXP _kerasnative_cpp_set_num_threads(SEXP nSEXP) {
@@ -915,6 +926,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_model_add_target", (DL_FUNC) &_kerasnative_cpp_model_add_target, 2},
     {"_kerasnative_cpp_model_set_graph_loss", (DL_FUNC) &_kerasnative_cpp_model_set_graph_loss, 3},
     {"_kerasnative_cpp_model_add_graph_metric", (DL_FUNC) &_kerasnative_cpp_model_add_graph_metric, 3},
+    {"_kerasnative_cpp_model_add_loss_term", (DL_FUNC) &_kerasnative_cpp_model_add_loss_term, 2},
     {"_kerasnative_cpp_set_num_threads", (DL_FUNC) &_kerasnative_cpp_set_num_threads, 1},
     {"_kerasnative_cpp_num_threads", (DL_FUNC) &_kerasnative_cpp_num_threads, 0},
     {"_kerasnative_cpp_gemm_kernel", (DL_FUNC) &_kerasnative_cpp_gemm_kernel, 0},

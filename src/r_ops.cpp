@@ -117,3 +117,6 @@ void cpp_model_set_graph_loss(SEXP model, int output, int node) {
 void cpp_model_add_graph_metric(SEXP model, std::string name, int node) {
   model_of(model).add_graph_metric(name, node);
 }
+
+// [[Rcpp::export]]
+void cpp_model_add_loss_term(SEXP model, int node) { model_of(model).add_graph_loss_term(node); }

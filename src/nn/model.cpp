@@ -68,6 +68,13 @@ void Model::clear_graph_terms() {
   graph_loss_.assign(graph.outputs.size(), -1);
   graph_metrics_.clear();
   target_outputs_.clear();
+  extra_losses_.clear();
+}
+
+void Model::add_graph_loss_term(int node) {
+  if (graph.nodes.at(node).dtype != DType::Float32)
+    throw Error("add_loss(): the loss must be a float32 tensor, got " + std::string(dtype_name(graph.nodes[node].dtype)));
+  extra_losses_.push_back(node);
 }
 
 int Model::add_target(size_t output) {
@@ -223,6 +230,17 @@ std::vector<double> Model::batch_metrics(const Batch& b, bool with_grad) {
       out_acc[k] = a / std::max<int64_t>(1, n);
     }
   }
+  dextra_.resize(extra_losses_.size());
+  for (size_t e = 0; e < extra_losses_.size(); ++e) {  // add_loss() terms: their means join the total
+    const Tensor& v = graph.value(extra_losses_[e]);
+    double s = 0;
+    for (float x : v.data) s += x;
+    total += v.size() ? s / v.size() : 0.0;
+    if (with_grad) {
+      dextra_[e].resize(v.shape);
+      std::fill(dextra_[e].data.begin(), dextra_[e].data.end(), 1.0f / static_cast<float>(std::max<int64_t>(1, v.size())));
+    }
+  }
   std::vector<double> vals{total};
   if (no == 1) {
     if (accuracy_) vals.push_back(out_acc[0]);
@@ -262,6 +280,8 @@ std::vector<double> Model::train_batch(const Batch& b, uint64_t step_key) {
     if (losses_[k]) seeds.emplace_back(graph.outputs[k], &dout_[k]);
     else if (graph.needs_grad(graph_loss_[k])) seeds.emplace_back(graph_loss_[k], &dloss_[k]);
   }
+  for (size_t e = 0; e < extra_losses_.size(); ++e)
+    if (graph.needs_grad(extra_losses_[e])) seeds.emplace_back(extra_losses_[e], &dextra_[e]);
   graph.backward_from(seeds, true, step_key);
   opt_->update(params);
   return vals;

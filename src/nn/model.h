@@ -75,6 +75,8 @@ class Model {
   void set_graph_loss(size_t output, int node);
   // A metric reported as `name`: the mean of node `node` over the batch.
   void add_graph_metric(const std::string& name, int node);
+  // model$add_loss(): the mean of node `node` is added to the total loss (unweighted).
+  void add_graph_loss_term(int node);
   bool compiled() const { return !losses_.empty(); }
   Optimizer* optimizer() { return opt_.get(); }
   const std::vector<std::unique_ptr<Loss>>& losses() const { return losses_; }
@@ -111,6 +113,8 @@ class Model {
   std::vector<std::pair<std::string, int>> graph_metrics_;  // (name, node)
   std::vector<size_t> target_outputs_;   // per target node (id order): output index
   std::vector<Tensor> dloss_;            // per output: gradient seed of a graph loss node
+  std::vector<int> extra_losses_;        // add_loss() terms (node ids)
+  std::vector<Tensor> dextra_;           // their gradient seeds
   std::vector<double> batch_metrics(const Batch& b, bool with_grad);
   std::vector<const Tensor*> target_ptrs(const Batch& b) const;
   void graph_loss_values(const Node& node, const Tensor& v, int64_t n, Tensor* seed);

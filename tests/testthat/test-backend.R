@@ -138,3 +138,16 @@ test_that("k_* on symbolic tensors records ops with C++-inferred shapes", {
   xv <- array(rnorm(24), c(2, 4, 3))
   expect_equal(f(list(xv))[[1]], apply(xv, c(1, 3), sum) * 2, tolerance = 1e-5)
 })
+
+test_that("tf$cast / tf$reshape / tf$one_hot work on arrays and model tensors", {
+  y <- tf$one_hot(tf$cast(c(2.2, 0.7, 1), tf$int32), 3L)
+  expect_equal(k_eval(y), rbind(c(0, 0, 1), c(1, 0, 0), c(0, 1, 0)))
+  r <- tf$reshape(tf$cast(matrix(1:6, 2), tf$float32), shape = list(3L, 2L))
+  expect_equal(k_eval(r), matrix(c(1, 3, 5, 2, 4, 6), 3, byrow = TRUE))  # row-major, as TensorFlow
+  inp <- layer_input(shape = 6)
+  out <- tf$reshape(inp, shape = list(-1L, 2L, 3L))
+  expect_equal(dim(out), c(NA, 2L, 3L))
+  m <- keras_model(inp, tf$squeeze(tf$expand_dims(k_sum(out, axis = 3), 1L), 1L))
+  xv <- matrix(1:12, 2, byrow = TRUE)
+  expect_equal(predict(m, xv), rbind(c(6, 15), c(24, 33)))
+})

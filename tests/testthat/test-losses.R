@@ -82,3 +82,23 @@ test_that("loss_* functions and traced loss names work in compile()", {
   expect_error(compile(m, loss = "frobenius", optimizer = "sgd"), "unknown loss 'frobenius'")
   expect_error(compile(m, loss = function(y_true, y_pred) k_conv2d(y_pred), optimizer = "sgd"), "k_conv2d")
 })
+
+test_that("model$add_loss() adds the mean of a tensor to the total loss", {
+  set.seed(4)
+  inp <- layer_input(shape = 2)
+  h <- inp %>% layer_dense(units = 3, name = "h")
+  out <- h %>% layer_dense(units = 1, name = "o")
+  m <- keras_model(inp, out)
+  m$add_loss(k_mean(k_square(h)) * 0.5)
+  m %>% compile(loss = "mse", optimizer = optimizer_sgd(lr = 0.05))
+  xv <- matrix(rnorm(40), 20, 2); yv <- matrix(rnorm(20))
+  w <- get_weights(m)
+  hv <- xv %*% w[[1]] + matrix(w[[2]], 20, 3, byrow = TRUE)
+  pv <- hv %*% w[[3]] + w[[4]]
+  ev <- evaluate(m, xv, yv, batch_size = 20, verbose = 0)
+  expect_equal(ev$loss, mean((pv - yv)^2) + 0.5 * mean(hv^2), tolerance = 1e-5)
+  # training goes down the combined loss
+  h0 <- fit(m, xv, yv, epochs = 30, batch_size = 20, verbose = 0)
+  expect_lt(tail(h0$metrics$loss, 1), h0$metrics$loss[1])
+  expect_error(m$add_loss("x"), "add_loss")
+})
