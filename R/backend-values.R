@@ -261,31 +261,7 @@ k_rnn <- not_built("k_rnn")
 k_dropout <- not_built("k_dropout")
 #' @rdname backend_not_built
 #' @export
-k_bias_add <- not_built("k_bias_add")
-#' @rdname backend_not_built
-#' @export
-k_sin <- not_built("k_sin")
-#' @rdname backend_not_built
-#' @export
-k_cos <- not_built("k_cos")
-#' @rdname backend_not_built
-#' @export
 k_cumprod <- not_built("k_cumprod")
-#' @rdname backend_not_built
-#' @export
-k_reverse <- not_built("k_reverse")
-#' @rdname backend_not_built
-#' @export
-k_repeat <- not_built("k_repeat")
-#' @rdname backend_not_built
-#' @export
-k_repeat_elements <- not_built("k_repeat_elements")
-#' @rdname backend_not_built
-#' @export
-k_arange <- not_built("k_arange")
-#' @rdname backend_not_built
-#' @export
-k_in_top_k <- not_built("k_in_top_k")
 #' @rdname backend_not_built
 #' @export
 k_map_fn <- not_built("k_map_fn")

@@ -322,3 +322,63 @@ k_binary_crossentropy <- function(target, output, from_logits = FALSE) {
   # sigmoid cross-entropy with logits: max(z, 0) - z * t + log(1 + exp(-|z|))
   k_relu(output) - output * target + record_op("log1p", list(k_exp(-k_abs(output))))
 }
+
+#' @rdname backend
+#' @export
+k_sin <- unary("sin", "k_sin")
+#' @rdname backend
+#' @export
+k_cos <- unary("cos", "k_cos")
+#' @rdname backend
+#' @export
+k_reverse <- function(x, axes)
+  record_op("reverse", list(x), list(axis = I(k_axis(axes, "k_reverse"))), fn = "k_reverse")
+#' @rdname backend
+#' @param bias Bias tensor (added along the last axis).
+#' @param data_format Only `NULL` / `"channels_last"`.
+#' @export
+k_bias_add <- function(x, bias, data_format = NULL) {
+  if (!is.null(data_format) && data_format != "channels_last")
+    stop("k_bias_add(): only data_format = 'channels_last' is supported", call. = FALSE)
+  x + bias
+}
+#' @rdname backend
+#' @export
+k_repeat <- function(x, n) {
+  if (length(dim(x)) != 2) stop("k_repeat(): `x` must be 2-D (samples, dim)", call. = FALSE)
+  e <- record_op("expand_dims", list(x), list(axis = 1L), fn = "k_repeat")
+  record_op("tile", list(e), list(multiples = I(c(1L, as.integer(n), 1L))), fn = "k_repeat")
+}
+#' @rdname backend
+#' @param rep Number of repetitions of each element.
+#' @export
+k_repeat_elements <- function(x, rep, axis) {
+  s <- dim(x)
+  r <- length(s)
+  ax <- k_axis(axis, "k_repeat_elements")
+  if (ax < 0) ax <- ax + r
+  e <- record_op("expand_dims", list(x), list(axis = ax + 1L), fn = "k_repeat_elements")
+  mult <- rep(1L, r + 1)
+  mult[ax + 2] <- as.integer(rep)
+  t <- record_op("tile", list(e), list(multiples = I(mult)), fn = "k_repeat_elements")
+  target <- s
+  target[ax + 1] <- s[ax + 1] * as.integer(rep)
+  target[is.na(target)] <- -1L
+  k_reshape(t, target)
+}
+#' @rdname backend
+#' @param start,stop,step Sequence bounds (0-based start, `stop` excluded).
+#' @export
+k_arange <- function(start, stop = NULL, step = 1, dtype = "int32") {
+  if (is.null(stop)) { stop <- start; start <- 0 }
+  v <- seq(start, stop - sign(step) * 1e-9, by = step)
+  k_constant(v, dtype = dtype, shape = length(v))
+}
+#' @rdname backend
+#' @param predictions,targets Scores (batch, classes) and 0-based target classes (batch).
+#' @param k Number of top elements.
+#' @export
+k_in_top_k <- function(predictions, targets, k) {
+  if (!is_tensor(targets)) targets <- k_constant(targets, dtype = "int32")
+  record_op("in_top_k", list(predictions, targets), list(k = as.integer(k)), fn = "k_in_top_k")
+}

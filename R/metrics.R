@@ -11,7 +11,7 @@ as_metric_fn <- function(name, f) {
 #'
 #' @param y_true True labels (tensor or array).
 #' @param y_pred Predictions (tensor or array).
-#' @param k Number of top predictions (not built: stops with an error).
+#' @param k Number of top predictions.
 #' @return A tensor of per-sample values.
 #' @examples
 #' k_eval(metric_binary_accuracy(c(1, 0, 1), c(0.8, 0.4, 0.2)))
@@ -32,12 +32,12 @@ metric_sparse_categorical_accuracy <- as_metric_fn("sparse_categorical_accuracy"
   k_cast(k_equal(k_max(y_true, axis = -1), k_cast(k_argmax(y_pred, axis = -1), "float32")), "float32"))
 #' @rdname metric-functions
 #' @export
-metric_top_k_categorical_accuracy <- function(y_true, y_pred, k = 5)
-  stop("metric_top_k_categorical_accuracy() is not available in kerasnative yet", call. = FALSE)
+metric_top_k_categorical_accuracy <- as_metric_fn("top_k_categorical_accuracy", function(y_true, y_pred, k = 5)
+  k_mean(k_cast(k_in_top_k(y_pred, k_argmax(y_true, axis = -1), k), "float32"), axis = -1))
 #' @rdname metric-functions
 #' @export
-metric_sparse_top_k_categorical_accuracy <- function(y_true, y_pred, k = 5)
-  stop("metric_sparse_top_k_categorical_accuracy() is not available in kerasnative yet", call. = FALSE)
+metric_sparse_top_k_categorical_accuracy <- as_metric_fn("sparse_top_k_categorical_accuracy", function(y_true, y_pred, k = 5)
+  k_mean(k_cast(k_in_top_k(y_pred, k_cast(k_flatten(y_true), "int32"), k), "float32"), axis = -1))
 #' @rdname metric-functions
 #' @export
 metric_binary_crossentropy <- as_metric_fn("binary_crossentropy", loss_binary_crossentropy)

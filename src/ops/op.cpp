@@ -59,7 +59,7 @@ OpAttrs parse_attrs(OpCode c, const Json& j) {
     const std::string& k = kv.first;
     const Json& v = kv.second;
     if (k == "axis") {
-      if (reduction || c == OpCode::Squeeze || c == OpCode::Slice) {
+      if (reduction || c == OpCode::Squeeze || c == OpCode::Slice || c == OpCode::Reverse) {
         a.all_axes = v.is_null();
         a.axes = ints_of(v);
       } else if (!v.is_null()) {
@@ -71,7 +71,7 @@ OpAttrs parse_attrs(OpCode c, const Json& j) {
     else if (k == "dtype") a.dtype = dtype_from_name(v.as_string());
     else if (k == "min" || k == "exponent" || k == "alpha" || k == "on_value" || k == "minval" || k == "mean") a.a = v.as_number();
     else if (k == "max" || k == "off_value" || k == "maxval" || k == "stddev") a.b = v.as_number();
-    else if (k == "depth") a.depth = v.as_int();
+    else if (k == "depth" || k == "k") a.depth = v.as_int();
     else if (k == "begin") a.begin = ints_of(v);
     else if (k == "end") a.end = ints_of(v);
     else if (k == "step") a.step = ints_of(v);

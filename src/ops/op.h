@@ -23,7 +23,7 @@ namespace kn {
 enum class OpCode : int {
   // element-wise unary (float -> float unless noted)
   Neg, Abs, Square, Sqrt, Exp, Log, Log1p, Sigmoid, HardSigmoid, Tanh, Relu, Elu, Softplus,
-  Softsign, Sign, Round, Floor, Ceil, Clip, PowScalar, Identity, StopGradient, LogicalNot, Cast,
+  Softsign, Sign, Round, Floor, Ceil, Clip, PowScalar, Identity, StopGradient, LogicalNot, Cast, Sin, Cos,
   // element-wise binary with broadcasting
   Add, Sub, Mul, Div, Maximum, Minimum, Pow, SquaredDifference,
   Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, LogicalAnd, LogicalOr,
@@ -31,7 +31,7 @@ enum class OpCode : int {
   // reductions and along-axis ops
   Sum, Mean, Max, Min, Prod, Any, All, ArgMax, ArgMin, Softmax, LogSoftmax, CumSum,
   // shape manipulation
-  Reshape, Transpose, ExpandDims, Squeeze, Concat, Slice, Gather, OneHot, Tile,
+  Reshape, Transpose, ExpandDims, Squeeze, Concat, Slice, Gather, OneHot, Tile, Reverse, InTopK,
   // linear algebra
   MatMul,
   // sources
@@ -48,7 +48,7 @@ struct OpAttrs {
   int64_t axis = -1;             // softmax, concat, argmax, gather, expand_dims, one_hot, cumsum
   Shape shape;                   // reshape target (one -1 allowed), random shape, tile multiples
   double a = 0, b = 0;           // clip lo/hi, pow exponent, elu alpha, one_hot on/off, random (min,max)/(mean,sd)
-  int64_t depth = 0;             // one_hot
+  int64_t depth = 0;             // one_hot depth, in_top_k k
   std::vector<int64_t> begin, end, step;  // slice: per entry of `axes` (end exclusive)
   std::vector<int64_t> shrink;   // slice: axes (of the input) removed from the output
   bool trans_a = false, trans_b = false;  // matmul

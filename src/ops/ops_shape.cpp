@@ -2,6 +2,7 @@
 // concat, slice (R's `[`), gather, one_hot, tile. Backward kernels scatter the
 // output gradient back to the input positions.
 #include <algorithm>
+#include <cmath>
 
 #include "op.h"
 
@@ -305,6 +306,59 @@ void tile_bwd(const OpAttrs&, const In& in, const Tensor& out, const Tensor& dou
   tile_for(in[0]->shape, out.shape, [&](int64_t i, int64_t o) { din[0]->data[o] += dout.data[i]; });
 }
 KN_REGISTER_OP(Tile, OpDef{"tile", 1, true, tile_infer, tile_fwd, tile_bwd});
+
+// reverse(x, axes): x[..., n - 1 - i, ...] along each axis in `axes`.
+TType reverse_infer(OpAttrs& a, const std::vector<TType>& in) {
+  const int64_t r = static_cast<int64_t>(in[0].shape.size());
+  if (a.axes.empty()) throw Error("needs at least one axis");
+  for (auto& d : a.axes) d = norm_axis(d, r, "reverse");
+  return in[0];
+}
+void reverse_geom(const OpAttrs& a, const Shape& s, int64_t& base, std::vector<int64_t>& st) {
+  st = strides_of(s);
+  base = 0;
+  for (int64_t d : a.axes) {
+    base += (s[d] - 1) * st[d];
+    st[d] = -st[d];
+  }
+}
+void reverse_fwd(const OpContext&, const OpAttrs& a, const In& in, Tensor& out) {
+  int64_t base; std::vector<int64_t> st;
+  reverse_geom(a, in[0]->shape, base, st);
+  const float* x = in[0]->ptr();
+  strided_for(out.shape, st, base, [&](int64_t i, int64_t o) { out.data[i] = x[o]; });
+}
+void reverse_bwd(const OpAttrs& a, const In& in, const Tensor& out, const Tensor& dout, const DIn& din) {
+  if (!din[0]) return;
+  int64_t base; std::vector<int64_t> st;
+  reverse_geom(a, in[0]->shape, base, st);
+  float* dx = din[0]->ptr();
+  strided_for(out.shape, st, base, [&](int64_t i, int64_t o) { dx[o] += dout.data[i]; });
+}
+KN_REGISTER_OP(Reverse, OpDef{"reverse", 1, true, reverse_infer, reverse_fwd, reverse_bwd});
+
+// in_top_k(predictions (b, c), targets (b) 0-based, k): whether each target's
+// prediction is among the k largest; ties at the boundary count as in (as TF).
+TType in_top_k_infer(OpAttrs& a, const std::vector<TType>& in) {
+  need_float(in[0], "in_top_k");
+  if (in[0].shape.size() != 2) throw Error("predictions must be 2-D (batch, classes), got " + shape_str(in[0].shape, false));
+  if (!dtype_is_int(in[1].dtype)) throw Error(std::string("targets must be integers, got ") + dtype_name(in[1].dtype));
+  if (in[1].shape.size() != 1) throw Error("targets must be 1-D (batch), got " + shape_str(in[1].shape, false));
+  if (a.depth < 1) throw Error("k must be >= 1");
+  return TType{DType::Bool, Shape{in[0].shape[0]}};
+}
+void in_top_k_fwd(const OpContext&, const OpAttrs& a, const In& in, Tensor& out) {
+  const int64_t b = in[0]->shape[0], c = in[0]->shape[1];
+  for (int64_t i = 0; i < b; ++i) {
+    const float* row = in[0]->ptr() + i * c;
+    const int64_t t = static_cast<int64_t>(in[1]->data[i]);
+    if (t < 0 || t >= c || !std::isfinite(row[t])) { out.data[i] = 0.0f; continue; }
+    int64_t greater = 0;
+    for (int64_t j = 0; j < c; ++j) greater += row[j] > row[t];
+    out.data[i] = greater < a.depth ? 1.0f : 0.0f;
+  }
+}
+KN_REGISTER_OP(InTopK, OpDef{"in_top_k", 2, false, in_top_k_infer, in_top_k_fwd, nullptr});
 
 }  // namespace
 }  // namespace kn

@@ -102,6 +102,8 @@ KN_UNARY(Clip, "clip", same_numeric, std::fmin(static_cast<float>(a.b), std::fma
 KN_UNARY(PowScalar, "pow_scalar", float_only, std::pow(x, static_cast<float>(a.a)),
          static_cast<float>(a.a) * std::pow(x, static_cast<float>(a.a - 1)));
 KN_UNARY(Identity, "identity", any_dtype, x, 1.0f);
+KN_UNARY(Sin, "sin", float_only, std::sin(x), std::cos(x));
+KN_UNARY(Cos, "cos", float_only, std::cos(x), -std::sin(x));
 
 // stop_gradient: identity forward, no backward.
 KN_REGISTER_OP(StopGradient, OpDef{"stop_gradient", 1, false, any_dtype, unary_fwd<F_Identity>, nullptr});

@@ -124,6 +124,8 @@ const std::vector<GradCase>& grad_cases() {
     {"concatenate", R"({"axis": 1})", {{{2, 3}}, {{2, 2}}, {{2, 1}}}},
     {"concatenate", R"({"axis": 0})", {{{1, 3}}, {{2, 3}}}},
     {"gather", "{}", {{{4, 3}}, {{5}, "idx:4"}}}, {"tile", R"({"multiples": [2, 3]})", {{{2, 2}}}},
+    {"sin", "{}", {{{2, 3}}}}, {"cos", "{}", {{{2, 3}}}},
+    {"reverse", R"({"axis": [0, 2]})", {{{2, 3, 2}}}},
     {"matmul", "{}", {{{3, 4}}, {{4, 2}}}}, {"matmul", R"({"transpose_a": true})", {{{4, 3}}, {{4, 2}}}},
     {"matmul", R"({"transpose_b": true})", {{{3, 4}}, {{2, 4}}}},
     {"matmul", R"({"transpose_a": true, "transpose_b": true})", {{{4, 3}}, {{2, 4}}}},
@@ -221,6 +223,8 @@ TEST(forward_unary_hand_values) {
   check_vals(fwd("log", "{}", {p}), {3}, {-1.3862944f, 0, 1.3862944f});
   check_vals(fwd("log1p", "{}", {p}), {3}, {0.22314355f, 0.69314718f, 1.6094379f});
   check_vals(fwd("exp", "{}", {Arg{{2}, {0, 1}}}), {2}, {1, 2.7182818f});
+  check_vals(fwd("sin", "{}", {Arg{{2}, {0, 1.5707963f}}}), {2}, {0, 1});
+  check_vals(fwd("cos", "{}", {Arg{{2}, {0, 3.1415927f}}}), {2}, {1, -1});
   check_vals(fwd("sigmoid", "{}", {Arg{{3}, {0, 2, -50}}}), {3}, {0.5f, 0.880797f, 0});
   check_vals(fwd("tanh", "{}", {Arg{{2}, {0, 1}}}), {2}, {0, 0.7615942f});
   check_vals(fwd("elu", "{}", {Arg{{2}, {-1, 2}}}), {2}, {-0.63212056f, 2});
@@ -332,6 +336,13 @@ TEST(forward_shape_ops_hand_values) {
   CHECK_THROWS(fwd("gather", "{}", {x, Arg{{1}, {2}, DType::Int32}}), "out of range");
   check_vals(fwd("one_hot", R"({"depth": 3})", {Arg{{3}, {2, 0, 5}, DType::Int32}}), {3, 3}, {0, 0, 1, 1, 0, 0, 0, 0, 0});
   check_vals(fwd("tile", R"({"multiples": [1, 2]})", {Arg{{2, 1}, {1, 2}}}), {2, 2}, {1, 1, 2, 2});
+  check_vals(fwd("reverse", R"({"axis": [1]})", {x}), {2, 3}, {3, 2, 1, 6, 5, 4});
+  check_vals(fwd("reverse", R"({"axis": [0, 1]})", {x}), {2, 3}, {6, 5, 4, 3, 2, 1});
+  // in_top_k: row 0 target 1 (0.5 is 2nd largest), row 1 target 0 (tied with 2 others at the top)
+  check_vals(fwd("in_top_k", R"({"k": 1})", {Arg{{2, 3}, {0.2f, 0.5f, 0.9f, 0.4f, 0.4f, 0.4f}},
+                                             Arg{{2}, {1, 0}, DType::Int64}}), {2}, {0, 1});
+  check_vals(fwd("in_top_k", R"({"k": 2})", {Arg{{2, 3}, {0.2f, 0.5f, 0.9f, 0.4f, 0.4f, 0.4f}},
+                                             Arg{{2}, {0, 2}, DType::Int64}}), {2}, {0, 1});
   CHECK_THROWS(fwd("reshape", R"({"shape": [4, -1]})", {x}), "cannot reshape");
   CHECK_THROWS(fwd("squeeze", R"({"axis": 0})", {x}), "cannot squeeze");
   CHECK_THROWS(fwd("slice", R"({"axis": [1], "begin": [2], "end": [4]})", {x}), "out of range");

@@ -88,6 +88,23 @@ test_that("shape functions match R", {
   expect_equal(k_ndim(v), 3L)
 })
 
+test_that("reverse, repeat, arange, trig and in_top_k match R", {
+  v <- k_constant(a3)
+  expect_equal(k_eval(k_reverse(v, 2)), a3[, 3:1, ])
+  expect_equal(k_eval(k_reverse(v, c(1, 3))), a3[2:1, , 4:1])
+  expect_equal(k_eval(k_repeat(k_constant(x), 2))[, 2, ], x)
+  expect_equal(dim(k_eval(k_repeat(k_constant(x), 2))), c(2L, 2L, 3L))
+  expect_equal(k_eval(k_repeat_elements(k_constant(x), 2, axis = 2)), x[, c(1, 1, 2, 2, 3, 3)])
+  expect_equal(k_eval(k_arange(5)), 0:4)
+  expect_equal(k_eval(k_arange(2, 8, 3)), c(2L, 5L))
+  expect_equal(k_eval(k_sin(k_constant(x))), sin(x), tolerance = 1e-6)
+  expect_equal(k_eval(k_cos(k_constant(x))), cos(x), tolerance = 1e-6)
+  expect_equal(k_eval(k_bias_add(k_constant(x), c(1, 2, 3))), x + matrix(1:3, 2, 3, byrow = TRUE))
+  p <- rbind(c(0.1, 0.6, 0.3), c(0.5, 0.2, 0.3))
+  expect_identical(k_eval(k_in_top_k(k_constant(p), c(2L, 2L), 2)), c(TRUE, TRUE))
+  expect_identical(k_eval(k_in_top_k(k_constant(p), c(0L, 1L), 1)), c(FALSE, FALSE))
+})
+
 test_that("`[` slices 1-based and drops single indices", {
   v <- k_constant(a3)
   expect_equal(k_eval(v[, 2:3, ]), a3[, 2:3, ])

@@ -9,7 +9,12 @@ test_that("metric functions match plain-R formulas", {
   expect_equal(ev(metric_binary_accuracy, yt, yp), rowMeans(yt == round(yp)), tolerance = 1e-6)
   expect_equal(ev(metric_mean_absolute_error, yt, yp), rowMeans(abs(yt - yp)), tolerance = 1e-6)
   expect_equal(ev(metric_mean_squared_error, yt, yp), rowMeans((yt - yp)^2), tolerance = 1e-6)
-  expect_error(metric_top_k_categorical_accuracy(yt, yp), "not available")
+  # top-k: is the true class among the k highest scores (plain-R ranks)
+  in_top <- function(k) mean(vapply(1:3, function(i) sum(yp[i, ] > yp[i, max.col(yt)[i]]) < k, logical(1)))
+  expect_equal(ev(metric_top_k_categorical_accuracy, yt, yp), in_top(5), tolerance = 1e-6)  # default k = 5
+  expect_equal(as.numeric(k_eval(metric_top_k_categorical_accuracy(k_constant(yt), k_constant(yp), k = 2))),
+               in_top(2), tolerance = 1e-6)
+  expect_equal(ev(metric_sparse_top_k_categorical_accuracy, matrix(max.col(yt) - 1), yp), in_top(5), tolerance = 1e-6)
 })
 
 test_that("custom and named metrics are traced, reported and averaged like Keras", {
