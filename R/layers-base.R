@@ -120,6 +120,10 @@ new_tensor <- function(layer, inputs, shape, input_name = NULL, fixed_batch = NA
 }
 
 apply_layer_to_tensors <- function(layer, tensors) {
+  for (t in tensors)
+    if (!tensor_kind(t) %in% c("input", "layer", "op") || !tensor_batched(t) || anyNA(t$shape))
+      stop("layer '", cpp_layer_name(layer_ptr(layer)), "' needs a tensor with a batch dimension and a known ",
+           "per-sample shape, got shape ", shape_text(tensor_full_shape(t)), call. = FALSE)
   shapes <- lapply(tensors, function(t) t$shape)
   out <- cpp_layer_build(layer_ptr(layer), shapes, r_seed())
   apply_initial_weights(layer)
@@ -128,6 +132,7 @@ apply_layer_to_tensors <- function(layer, tensors) {
 
 #' @export
 print.kerasnative_tensor <- function(x, ...) {
+  if (!tensor_kind(x) %in% c("input", "layer")) return(print_op_tensor(x))
   nm <- if (is.null(x$layer)) x$input_name else cpp_layer_name(layer_ptr(x$layer))
   fb <- if (is.na(x$fixed_batch)) "?" else x$fixed_batch
   cat(sprintf("Tensor(\"%s:0\", shape=(%s), dtype=float32)\n", nm,
@@ -136,7 +141,7 @@ print.kerasnative_tensor <- function(x, ...) {
 }
 
 #' @export
-dim.kerasnative_tensor <- function(x) c(NA_integer_, x$shape)
+dim.kerasnative_tensor <- function(x) tensor_full_shape(x)
 
 #' @export
 print.kerasnative_layer <- function(x, ...) {

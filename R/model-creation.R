@@ -143,6 +143,8 @@ keras_model <- function(inputs, outputs = NULL, name = NULL, ...) {
   visit <- function(t) {
     k <- key(t)
     if (exists(k, envir = ids, inherits = FALSE)) return(get(k, envir = ids))
+    if (!tensor_kind(t) %in% c("input", "layer"))
+      return(add_tensor_ops(ptr, t, ids, visit))
     if (is.null(t$layer))
       stop("graph disconnected: cannot reach input '", t$input_name, "' from the model inputs ",
            "(pass it in `inputs`)", call. = FALSE)
@@ -160,17 +162,20 @@ keras_model <- function(inputs, outputs = NULL, name = NULL, ...) {
   out_ids <- vapply(outputs, visit, numeric(1))
   in_ids <- vapply(inputs, function(t) get(key(t), envir = ids), numeric(1))
   cpp_model_set_io(ptr, as.integer(in_ids), as.integer(out_ids))
-  new_model_handle(ptr, FALSE, name)
+  model <- new_model_handle(ptr, FALSE, name)
+  assign("tensor_nodes", ids, envir = model)  # for model$add_loss() on the model's tensors
+  model
 }
 
 model_layers <- function(model) {
   nodes <- cpp_model_nodes(model_ptr(model))
   keep <- !vapply(nodes$layer, is.null, logical(1))
   out <- lapply(nodes$layer[keep], new_layer_object)
+  is_input <- nodes$class == "InputLayer"
   nm <- nodes$name[keep]
   out <- out[!duplicated(nm)]
   if (!isTRUE(model$sequential)) {
-    inputs <- nodes$name[!keep]
+    inputs <- nodes$name[is_input]
     out <- c(lapply(inputs, function(n) structure(list(name = n), class = "kerasnative_input_layer")), out)
   }
   out
@@ -205,6 +210,7 @@ model_layers <- function(model) {
     get_weights = function() get_weights(x),
     set_weights = function(weights) set_weights(x, weights),
     get_layer = function(name = NULL, index = NULL) get_layer(x, name, index),
+    add_loss = function(losses, inputs = NULL) model_add_loss(x, losses),
     .subset2(x, name))
 }
 

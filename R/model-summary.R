@@ -1,13 +1,13 @@
 # Keras's print_summary, as text lines.
 summary_lines <- function(object, line_length = getOption("width"), positions = NULL) {
-  nodes <- cpp_model_nodes(model_ptr(object))
+  nodes <- summary_node_table(cpp_model_nodes(model_ptr(object)))
   sequential <- isTRUE(object$sequential)
   # Keras prints a functional model like a Sequential one when it is a plain
   # chain: one input and output, every node fed by at most one other, no layer
   # used twice.
   chain <- sequential || (length(nodes$model_inputs) == 1 && length(nodes$model_outputs) == 1 &&
-    all(lengths(nodes$inputs) <= 1) && !anyDuplicated(unlist(nodes$inputs)) &&
-    !anyDuplicated(nodes$name))
+    all(lengths(nodes$inputs[nodes$show]) <= 1) && !anyDuplicated(unlist(nodes$inputs[nodes$show])) &&
+    !anyDuplicated(nodes$name[nodes$show]))
   line_length <- as.integer(line_length %||% if (chain) 65L else 98L)
   if (is.null(positions)) positions <- if (chain) c(.45, .85, 1) else c(.33, .55, .67, 1)
   if (max(positions) <= 1) positions <- as.integer(line_length * positions)
@@ -27,8 +27,8 @@ summary_lines <- function(object, line_length = getOption("width"), positions = 
     paste0("(", paste(parts, collapse = ", "), if (length(parts) == 1) "," else "", ")")
   }
   out <- c(strrep("_", line_length), row(headers), strrep("=", line_length))
-  idx <- seq_along(nodes$name)
-  if (sequential) idx <- idx[!vapply(nodes$layer, is.null, logical(1))]
+  idx <- which(nodes$show)
+  if (sequential) idx <- idx[!vapply(nodes$layer[idx], is.null, logical(1)) | nodes$class[idx] == "Lambda"]
   trainable <- 0; non_trainable <- 0
   counted <- character()
   for (k in seq_along(idx)) {

@@ -28,21 +28,22 @@ compile <- function(object, optimizer, loss, metrics = NULL, loss_weights = NULL
   if (missing(optimizer)) stop("compile(): `optimizer` is required", call. = FALSE)
   if (missing(loss)) stop("compile(): `loss` is required", call. = FALSE)
   opt <- resolve_optimizer(optimizer)
-  loss <- unlist(loss)
-  if (!is.character(loss))
-    stop("compile(): `loss` must be a loss name (custom loss functions are not supported yet)", call. = FALSE)
-  metrics <- unlist(metrics)
-  acc <- FALSE
-  for (m in metrics) {
-    if (m %in% c("accuracy", "acc")) acc <- TRUE
-    else stop("compile(): metric '", m, "' is not supported; supported: 'accuracy'", call. = FALSE)
-  }
+  # losses and metrics: native kernels by name, anything else traced into the graph
+  if (!is.list(loss) || is.function(loss)) loss <- if (is.character(loss)) as.list(loss) else list(loss)
+  loss_specs <- lapply(loss, resolve_loss)
+  met <- resolve_metrics(metrics)
   lw <- if (is.null(loss_weights)) numeric(0) else unlist(loss_weights)
   if (!is.numeric(lw) || anyNA(lw) || any(!is.finite(lw)) || any(lw < 0))
     arg_fail("compile", "loss_weights", "finite non-negative numbers (one per output)", loss_weights)
   lw <- as.numeric(lw)
-  cpp_model_compile(model_ptr(object), loss, lw, acc, .subset2(opt, "class_name"),
+  ptr <- model_ptr(object)
+  cpp_model_clear_graph_terms(ptr)
+  cpp_model_compile(ptr, vapply(loss_specs, function(s) s$name, ""), lw, met$acc, .subset2(opt, "class_name"),
                     to_json(.subset2(opt, "config")))
+  trace_compile_terms(ptr, loss_specs, met$fns)
+  trace_added_losses(object, ptr)
+  loss <- vapply(loss_specs, function(s) s$record, "")
+  metrics <- met$record
   assign("compiled", list(loss = loss, metrics = metrics, optimizer = opt, loss_weights = loss_weights),
          envir = object)
   invisible(object)

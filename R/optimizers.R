@@ -82,6 +82,59 @@ k_set_value.kerasnative_optimizer_param <- function(x, value) {
 }
 
 #' @export
+print.kerasnative_optimizer_param <- function(x, ...) {
+  cat(sprintf("<optimizer variable '%s:0' shape=() dtype=float32, value=%s>\n", .subset2(x, "name"),
+              format(k_get_value(x), digits = 8)))
+  invisible(x)
+}
+
+#' Get or set the value of a variable
+#'
+#' `k_get_value(model$optimizer$lr)` returns the learning rate the model's
+#' optimizer uses for its next update (a float32 value, widened to double as
+#' Keras returns it); `k_set_value(model$optimizer$lr, value)` changes it, as
+#' callbacks such as [callback_learning_rate_scheduler()] do.
+#' @param x A variable: the learning rate of a compiled model's optimizer
+#'   (`model$optimizer$lr`); `k_get_value()` also accepts a plain number.
+#' @param value New value (a non-negative number).
+#' @return `k_get_value()`: the value (numeric); `k_set_value()`: `NULL`, invisibly.
+#' @examples
+#' model <- keras_model_sequential() %>% layer_dense(units = 1, input_shape = 2)
+#' model %>% compile(loss = "mse", optimizer = optimizer_sgd(lr = 0.1))
+#' k_get_value(model$optimizer$lr)
+#' k_set_value(model$optimizer$lr, 0.01)
+#' k_get_value(model$optimizer$lr)
+#' @export
+k_get_value <- function(x) UseMethod("k_get_value")
+
+#' @rdname k_get_value
+#' @export
+k_set_value <- function(x, value) UseMethod("k_set_value")
+
+#' @export
+k_get_value.kerasnative_optimizer_param <- function(x) {
+  cpp_optimizer_get_lr(model_ptr(.subset2(x, "model")))
+}
+
+#' @export
+k_set_value.kerasnative_optimizer_param <- function(x, value) {
+  if (!is.numeric(value) || length(value) != 1 || is.na(value) || value < 0)
+    stop("k_set_value(): the learning rate must be a single non-negative number, got ",
+         paste(format(value), collapse = " "), call. = FALSE)
+  model <- .subset2(x, "model")
+  cpp_optimizer_set_lr(model_ptr(model), as.numeric(value))
+  # keep compile()'s record in step with the engine's optimizer
+  comp <- .subset2(model, "compiled")
+  if (!is.null(comp)) {
+    cfg <- .subset2(comp$optimizer, "config")
+    cfg$lr <- cpp_optimizer_get_lr(model_ptr(model))
+    comp$optimizer <- new_optimizer(.subset2(comp$optimizer, "class_name"), cfg)
+    assign("compiled", comp, envir = model)
+  }
+  invisible(NULL)
+}
+
+#' @export
 k_get_value.default <- function(x) {
   if (is.numeric(x)) return(x)
   stop("k_get_value(): `x` must be a variable such as model$optimizer$lr, not ", class(x)[1], call. = FALSE)

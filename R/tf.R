@@ -22,9 +22,9 @@ as_dtype_name <- function(d, what = "dtype") {
   if (is.character(d) && length(d) == 1) {
     d <- sub("^tf[.$]", "", d)
     if (d == "float") d <- "float32"
-    if (d %in% c("float32", "int32", "int64", "uint8", "string")) return(d)
+    if (d %in% c("float32", "int32", "int64", "uint8", "string", "bool")) return(d)
   }
-  stop("`", what, "` must be one of tf$float32, tf$int32, tf$int64, tf$uint8, tf$string",
+  stop("`", what, "` must be one of tf$float32, tf$int32, tf$int64, tf$uint8, tf$bool, tf$string",
        call. = FALSE)
 }
 
@@ -97,6 +97,10 @@ sym_tensor <- function(trace, id, dtype, shape) {
 }
 
 is_sym <- function(x) inherits(x, "kerasnative_data_tensor")
+
+# Model tensors, backend values and R arrays go to the backend (ops of the
+# engine's op table, 0-based tf axes); dataset tensors stay in the map graph.
+is_backend_arg <- function(x) is_tensor(x) || (!is_sym(x) && (is.numeric(x) || is.logical(x)))
 
 # Append a node; returns symbolic tensors for its outputs.
 add_node <- function(trace, op, inputs, attrs = list(), outs) {
@@ -231,15 +235,17 @@ tf_decode_raw <- function(input_bytes, out_type, little_endian = TRUE, name = NU
 }
 
 tf_cast <- function(x, dtype, name = NULL) {
+  if (is_backend_arg(x)) return(k_cast(x, as_dtype_name(dtype)))
   check_tensor(x, "cast")
   dt <- as_dtype_name(dtype)
-  if (x$dtype == "string" || dt == "string")
-    stop("cast(): cannot cast ", x$dtype, " to ", dt, call. = FALSE)
+  if (x$dtype == "string" || dt %in% c("string", "bool"))
+    stop("cast(): cannot cast ", x$dtype, " to ", dt, " in a dataset pipeline", call. = FALSE)
   if (dt == x$dtype) return(x)
   add_node(x$trace, "cast", list(x), list(dtype = dt), list(list(dtype = dt, shape = x$shape)))[[1]]
 }
 
 tf_reshape <- function(tensor, shape, name = NULL) {
+  if (is_backend_arg(tensor)) return(k_reshape(tensor, shape))
   check_tensor(tensor, "reshape")
   s <- as_shape(shape)
   s[is.na(s)] <- -1L
@@ -256,6 +262,13 @@ tf_reshape <- function(tensor, shape, name = NULL) {
 }
 
 tf_one_hot <- function(indices, depth, on_value = 1, off_value = 0, axis = NULL, dtype = NULL, name = NULL) {
+  if (is_backend_arg(indices)) {
+    if (!is.null(axis) && axis != -1) stop("one_hot(): only axis = -1 is supported", call. = FALSE)
+    return(record_op("one_hot", list(indices), list(depth = as.integer(depth), on_value = as.numeric(on_value),
+                                                    off_value = as.numeric(off_value),
+                                                    dtype = if (is.null(dtype)) "float32" else as_dtype_name(dtype)),
+                     fn = "tf$one_hot"))
+  }
   check_tensor(indices, "one_hot")
   if (!indices$dtype %in% c("int32", "int64", "uint8"))
     stop("one_hot(): indices must be integers (use tf$cast(x, tf$int32)), got ", indices$dtype, call. = FALSE)
@@ -274,6 +287,7 @@ tf_identity <- function(input, name = NULL) {
 }
 
 tf_expand_dims <- function(input, axis, name = NULL) {
+  if (is_backend_arg(input)) return(record_op("expand_dims", list(input), list(axis = as.integer(axis)), fn = "tf$expand_dims"))
   check_tensor(input, "expand_dims")
   s <- input$shape
   axis <- as.integer(axis)
@@ -283,6 +297,8 @@ tf_expand_dims <- function(input, axis, name = NULL) {
 }
 
 tf_squeeze <- function(input, axis = NULL, name = NULL) {
+  if (is_backend_arg(input))
+    return(record_op("squeeze", list(input), list(axis = if (is.null(axis)) NULL else I(as.integer(axis))), fn = "tf$squeeze"))
   check_tensor(input, "squeeze")
   s <- input$shape
   drop <- if (is.null(axis)) which(!is.na(s) & s == 1L) else {
@@ -323,7 +339,7 @@ make_tf <- function() {
                     multiply = function(x, y, name = NULL) x * y, divide = function(x, y, name = NULL) x / y)
   tf_module(
     float32 = new_dtype("float32"), int32 = new_dtype("int32"), int64 = new_dtype("int64"),
-    uint8 = new_dtype("uint8"), string = new_dtype("string"),
+    uint8 = new_dtype("uint8"), string = new_dtype("string"), bool = new_dtype("bool"),
     io = io, sparse = sparse, data = data, math = math,
     parse_single_example = tf_parse_single_example, FixedLenFeature = tf_FixedLenFeature,
     VarLenFeature = tf_VarLenFeature, decode_raw = tf_decode_raw,

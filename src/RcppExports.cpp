@@ -11,6 +11,103 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// cpp_optimizer_get_lr
+double cpp_optimizer_get_lr(SEXP model);
+RcppExport SEXP _kerasnative_cpp_optimizer_get_lr(SEXP modelSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_optimizer_get_lr(model));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_optimizer_set_lr
+void cpp_optimizer_set_lr(SEXP model, double lr);
+RcppExport SEXP _kerasnative_cpp_optimizer_set_lr(SEXP modelSEXP, SEXP lrSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< double >::type lr(lrSEXP);
+    cpp_optimizer_set_lr(model, lr);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_progress_new
+SEXP cpp_progress_new(CharacterVector names, double target, int verbose, bool dynamic);
+RcppExport SEXP _kerasnative_cpp_progress_new(SEXP namesSEXP, SEXP targetSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< CharacterVector >::type names(namesSEXP);
+    Rcpp::traits::input_parameter< double >::type target(targetSEXP);
+    Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
+    Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_progress_new(names, target, verbose, dynamic));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_progress_update
+bool cpp_progress_update(SEXP progress, double seen, NumericVector values);
+RcppExport SEXP _kerasnative_cpp_progress_update(SEXP progressSEXP, SEXP seenSEXP, SEXP valuesSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type progress(progressSEXP);
+    Rcpp::traits::input_parameter< double >::type seen(seenSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type values(valuesSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_progress_update(progress, seen, values));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_progress_set_values
+void cpp_progress_set_values(SEXP progress, List values);
+RcppExport SEXP _kerasnative_cpp_progress_set_values(SEXP progressSEXP, SEXP valuesSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type progress(progressSEXP);
+    Rcpp::traits::input_parameter< List >::type values(valuesSEXP);
+    cpp_progress_set_values(progress, values);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_step_start
+SEXP cpp_step_start(SEXP model, SEXP data, std::string mode, double seed);
+RcppExport SEXP _kerasnative_cpp_step_start(SEXP modelSEXP, SEXP dataSEXP, SEXP modeSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type data(dataSEXP);
+    Rcpp::traits::input_parameter< std::string >::type mode(modeSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_step_start(model, data, mode, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_step_done
+bool cpp_step_done(SEXP step);
+RcppExport SEXP _kerasnative_cpp_step_done(SEXP stepSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type step(stepSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_step_done(step));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_step_wait
+SEXP cpp_step_wait(SEXP model, SEXP step);
+RcppExport SEXP _kerasnative_cpp_step_wait(SEXP modelSEXP, SEXP stepSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type step(stepSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_step_wait(model, step));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_dataset_new
 SEXP cpp_dataset_new(std::string spec_json, List slices);
 RcppExport SEXP _kerasnative_cpp_dataset_new(SEXP spec_jsonSEXP, SEXP slicesSEXP) {
@@ -69,8 +166,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_dataset_fit_epoch
-List cpp_dataset_fit_epoch(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx, double steps, double target, double seed, int verbose, bool dynamic);
-RcppExport SEXP _kerasnative_cpp_dataset_fit_epoch(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP y_idxSEXP, SEXP w_idxSEXP, SEXP stepsSEXP, SEXP targetSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
+List cpp_dataset_fit_epoch(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx, double steps, double target, double seed, int verbose, bool dynamic, SEXP hook);
+RcppExport SEXP _kerasnative_cpp_dataset_fit_epoch(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP y_idxSEXP, SEXP w_idxSEXP, SEXP stepsSEXP, SEXP targetSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -84,13 +181,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_dataset_fit_epoch(model, iterator, x_idx, y_idx, w_idx, steps, target, seed, verbose, dynamic));
+    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dataset_fit_epoch(model, iterator, x_idx, y_idx, w_idx, steps, target, seed, verbose, dynamic, hook));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_dataset_evaluate
-List cpp_dataset_evaluate(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx, double steps, int verbose, bool dynamic);
-RcppExport SEXP _kerasnative_cpp_dataset_evaluate(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP y_idxSEXP, SEXP w_idxSEXP, SEXP stepsSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
+List cpp_dataset_evaluate(SEXP model, SEXP iterator, IntegerVector x_idx, IntegerVector y_idx, int w_idx, double steps, int verbose, bool dynamic, SEXP hook);
+RcppExport SEXP _kerasnative_cpp_dataset_evaluate(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP y_idxSEXP, SEXP w_idxSEXP, SEXP stepsSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -102,13 +200,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type steps(stepsSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_dataset_evaluate(model, iterator, x_idx, y_idx, w_idx, steps, verbose, dynamic));
+    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dataset_evaluate(model, iterator, x_idx, y_idx, w_idx, steps, verbose, dynamic, hook));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_dataset_predict
-List cpp_dataset_predict(SEXP model, SEXP iterator, IntegerVector x_idx, double steps, int verbose, bool dynamic);
-RcppExport SEXP _kerasnative_cpp_dataset_predict(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP stepsSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
+List cpp_dataset_predict(SEXP model, SEXP iterator, IntegerVector x_idx, double steps, int verbose, bool dynamic, SEXP hook);
+RcppExport SEXP _kerasnative_cpp_dataset_predict(SEXP modelSEXP, SEXP iteratorSEXP, SEXP x_idxSEXP, SEXP stepsSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -118,7 +217,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type steps(stepsSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_dataset_predict(model, iterator, x_idx, steps, verbose, dynamic));
+    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dataset_predict(model, iterator, x_idx, steps, verbose, dynamic, hook));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -495,8 +595,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_model_fit_epoch
-List cpp_model_fit_epoch(SEXP model, SEXP data, IntegerVector indices, int batch_size, double seed, int verbose, bool dynamic);
-RcppExport SEXP _kerasnative_cpp_model_fit_epoch(SEXP modelSEXP, SEXP dataSEXP, SEXP indicesSEXP, SEXP batch_sizeSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
+List cpp_model_fit_epoch(SEXP model, SEXP data, IntegerVector indices, int batch_size, double seed, int verbose, bool dynamic, SEXP hook);
+RcppExport SEXP _kerasnative_cpp_model_fit_epoch(SEXP modelSEXP, SEXP dataSEXP, SEXP indicesSEXP, SEXP batch_sizeSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -507,7 +607,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_model_fit_epoch(model, data, indices, batch_size, seed, verbose, dynamic));
+    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_fit_epoch(model, data, indices, batch_size, seed, verbose, dynamic, hook));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -523,8 +624,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_model_evaluate
-List cpp_model_evaluate(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic);
-RcppExport SEXP _kerasnative_cpp_model_evaluate(SEXP modelSEXP, SEXP dataSEXP, SEXP batch_sizeSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
+List cpp_model_evaluate(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic, SEXP hook);
+RcppExport SEXP _kerasnative_cpp_model_evaluate(SEXP modelSEXP, SEXP dataSEXP, SEXP batch_sizeSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -533,13 +634,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type batch_size(batch_sizeSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_model_evaluate(model, data, batch_size, verbose, dynamic));
+    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_evaluate(model, data, batch_size, verbose, dynamic, hook));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_model_predict
-List cpp_model_predict(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic);
-RcppExport SEXP _kerasnative_cpp_model_predict(SEXP modelSEXP, SEXP dataSEXP, SEXP batch_sizeSEXP, SEXP verboseSEXP, SEXP dynamicSEXP) {
+List cpp_model_predict(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic, SEXP hook);
+RcppExport SEXP _kerasnative_cpp_model_predict(SEXP modelSEXP, SEXP dataSEXP, SEXP batch_sizeSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -548,7 +650,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type batch_size(batch_sizeSEXP);
     Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_model_predict(model, data, batch_size, verbose, dynamic));
+    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_predict(model, data, batch_size, verbose, dynamic, hook));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -586,6 +689,137 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type p(pSEXP);
     rcpp_result_gen = Rcpp::wrap(cpp_ptr_is_null(p));
     return rcpp_result_gen;
+END_RCPP
+}
+// cpp_op_infer
+List cpp_op_infer(std::string op, std::string attrs, List shapes, CharacterVector dtypes, SEXP value, SEXP value_shape);
+RcppExport SEXP _kerasnative_cpp_op_infer(SEXP opSEXP, SEXP attrsSEXP, SEXP shapesSEXP, SEXP dtypesSEXP, SEXP valueSEXP, SEXP value_shapeSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type op(opSEXP);
+    Rcpp::traits::input_parameter< std::string >::type attrs(attrsSEXP);
+    Rcpp::traits::input_parameter< List >::type shapes(shapesSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type dtypes(dtypesSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value(valueSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value_shape(value_shapeSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_op_infer(op, attrs, shapes, dtypes, value, value_shape));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_op_run
+List cpp_op_run(std::string op, std::string attrs, List inputs, List shapes, CharacterVector dtypes, SEXP value, SEXP value_shape, double seed);
+RcppExport SEXP _kerasnative_cpp_op_run(SEXP opSEXP, SEXP attrsSEXP, SEXP inputsSEXP, SEXP shapesSEXP, SEXP dtypesSEXP, SEXP valueSEXP, SEXP value_shapeSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type op(opSEXP);
+    Rcpp::traits::input_parameter< std::string >::type attrs(attrsSEXP);
+    Rcpp::traits::input_parameter< List >::type inputs(inputsSEXP);
+    Rcpp::traits::input_parameter< List >::type shapes(shapesSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type dtypes(dtypesSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value(valueSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value_shape(value_shapeSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_op_run(op, attrs, inputs, shapes, dtypes, value, value_shape, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_op_names
+CharacterVector cpp_op_names();
+RcppExport SEXP _kerasnative_cpp_op_names() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_op_names());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_add_op
+int cpp_model_add_op(SEXP model, std::string op, std::string attrs, IntegerVector inputs, std::string scope, SEXP value, SEXP value_shape, bool loss);
+RcppExport SEXP _kerasnative_cpp_model_add_op(SEXP modelSEXP, SEXP opSEXP, SEXP attrsSEXP, SEXP inputsSEXP, SEXP scopeSEXP, SEXP valueSEXP, SEXP value_shapeSEXP, SEXP lossSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< std::string >::type op(opSEXP);
+    Rcpp::traits::input_parameter< std::string >::type attrs(attrsSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type inputs(inputsSEXP);
+    Rcpp::traits::input_parameter< std::string >::type scope(scopeSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value(valueSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type value_shape(value_shapeSEXP);
+    Rcpp::traits::input_parameter< bool >::type loss(lossSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_add_op(model, op, attrs, inputs, scope, value, value_shape, loss));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_node_type
+List cpp_model_node_type(SEXP model, int id);
+RcppExport SEXP _kerasnative_cpp_model_node_type(SEXP modelSEXP, SEXP idSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type id(idSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_node_type(model, id));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_clear_graph_terms
+void cpp_model_clear_graph_terms(SEXP model);
+RcppExport SEXP _kerasnative_cpp_model_clear_graph_terms(SEXP modelSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    cpp_model_clear_graph_terms(model);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_model_add_target
+int cpp_model_add_target(SEXP model, int output);
+RcppExport SEXP _kerasnative_cpp_model_add_target(SEXP modelSEXP, SEXP outputSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type output(outputSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_add_target(model, output));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_set_graph_loss
+void cpp_model_set_graph_loss(SEXP model, int output, int node);
+RcppExport SEXP _kerasnative_cpp_model_set_graph_loss(SEXP modelSEXP, SEXP outputSEXP, SEXP nodeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type output(outputSEXP);
+    Rcpp::traits::input_parameter< int >::type node(nodeSEXP);
+    cpp_model_set_graph_loss(model, output, node);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_model_add_graph_metric
+void cpp_model_add_graph_metric(SEXP model, std::string name, int node);
+RcppExport SEXP _kerasnative_cpp_model_add_graph_metric(SEXP modelSEXP, SEXP nameSEXP, SEXP nodeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< std::string >::type name(nameSEXP);
+    Rcpp::traits::input_parameter< int >::type node(nodeSEXP);
+    cpp_model_add_graph_metric(model, name, node);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_model_add_loss_term
+void cpp_model_add_loss_term(SEXP model, int node);
+RcppExport SEXP _kerasnative_cpp_model_add_loss_term(SEXP modelSEXP, SEXP nodeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type node(nodeSEXP);
+    cpp_model_add_loss_term(model, node);
+    return R_NilValue;
 END_RCPP
 }
 // cpp_set_num_threads
@@ -774,16 +1008,121 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_tfevents_open
+SEXP cpp_tfevents_open(std::string log_dir);
+RcppExport SEXP _kerasnative_cpp_tfevents_open(SEXP log_dirSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type log_dir(log_dirSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_open(log_dir));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_tfevents_path
+std::string cpp_tfevents_path(SEXP w);
+RcppExport SEXP _kerasnative_cpp_tfevents_path(SEXP wSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_path(w));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_tfevents_scalars
+void cpp_tfevents_scalars(SEXP w, CharacterVector tags, NumericVector values, double step, double wall_time);
+RcppExport SEXP _kerasnative_cpp_tfevents_scalars(SEXP wSEXP, SEXP tagsSEXP, SEXP valuesSEXP, SEXP stepSEXP, SEXP wall_timeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type tags(tagsSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type values(valuesSEXP);
+    Rcpp::traits::input_parameter< double >::type step(stepSEXP);
+    Rcpp::traits::input_parameter< double >::type wall_time(wall_timeSEXP);
+    cpp_tfevents_scalars(w, tags, values, step, wall_time);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_tfevents_histogram
+void cpp_tfevents_histogram(SEXP w, std::string tag, NumericVector values, double step, double wall_time);
+RcppExport SEXP _kerasnative_cpp_tfevents_histogram(SEXP wSEXP, SEXP tagSEXP, SEXP valuesSEXP, SEXP stepSEXP, SEXP wall_timeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    Rcpp::traits::input_parameter< std::string >::type tag(tagSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type values(valuesSEXP);
+    Rcpp::traits::input_parameter< double >::type step(stepSEXP);
+    Rcpp::traits::input_parameter< double >::type wall_time(wall_timeSEXP);
+    cpp_tfevents_histogram(w, tag, values, step, wall_time);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_tfevents_graph
+void cpp_tfevents_graph(SEXP w, CharacterVector names, CharacterVector ops, List inputs, List shapes, double wall_time);
+RcppExport SEXP _kerasnative_cpp_tfevents_graph(SEXP wSEXP, SEXP namesSEXP, SEXP opsSEXP, SEXP inputsSEXP, SEXP shapesSEXP, SEXP wall_timeSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type names(namesSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type ops(opsSEXP);
+    Rcpp::traits::input_parameter< List >::type inputs(inputsSEXP);
+    Rcpp::traits::input_parameter< List >::type shapes(shapesSEXP);
+    Rcpp::traits::input_parameter< double >::type wall_time(wall_timeSEXP);
+    cpp_tfevents_graph(w, names, ops, inputs, shapes, wall_time);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_tfevents_close
+void cpp_tfevents_close(SEXP w);
+RcppExport SEXP _kerasnative_cpp_tfevents_close(SEXP wSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    cpp_tfevents_close(w);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_tfevents_read_scalars
+DataFrame cpp_tfevents_read_scalars(std::string path);
+RcppExport SEXP _kerasnative_cpp_tfevents_read_scalars(SEXP pathSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_read_scalars(path));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_tfevents_file_version
+std::string cpp_tfevents_file_version(std::string path);
+RcppExport SEXP _kerasnative_cpp_tfevents_file_version(SEXP pathSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tfevents_file_version(path));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_kerasnative_cpp_optimizer_get_lr", (DL_FUNC) &_kerasnative_cpp_optimizer_get_lr, 1},
+    {"_kerasnative_cpp_optimizer_set_lr", (DL_FUNC) &_kerasnative_cpp_optimizer_set_lr, 2},
+    {"_kerasnative_cpp_progress_new", (DL_FUNC) &_kerasnative_cpp_progress_new, 4},
+    {"_kerasnative_cpp_progress_update", (DL_FUNC) &_kerasnative_cpp_progress_update, 3},
+    {"_kerasnative_cpp_progress_set_values", (DL_FUNC) &_kerasnative_cpp_progress_set_values, 2},
+    {"_kerasnative_cpp_step_start", (DL_FUNC) &_kerasnative_cpp_step_start, 4},
+    {"_kerasnative_cpp_step_done", (DL_FUNC) &_kerasnative_cpp_step_done, 1},
+    {"_kerasnative_cpp_step_wait", (DL_FUNC) &_kerasnative_cpp_step_wait, 2},
     {"_kerasnative_cpp_dataset_new", (DL_FUNC) &_kerasnative_cpp_dataset_new, 2},
     {"_kerasnative_cpp_dataset_iterator", (DL_FUNC) &_kerasnative_cpp_dataset_iterator, 2},
     {"_kerasnative_cpp_iterator_next", (DL_FUNC) &_kerasnative_cpp_iterator_next, 1},
     {"_kerasnative_cpp_iterator_drain", (DL_FUNC) &_kerasnative_cpp_iterator_drain, 2},
     {"_kerasnative_cpp_iterator_close", (DL_FUNC) &_kerasnative_cpp_iterator_close, 1},
-    {"_kerasnative_cpp_dataset_fit_epoch", (DL_FUNC) &_kerasnative_cpp_dataset_fit_epoch, 10},
-    {"_kerasnative_cpp_dataset_evaluate", (DL_FUNC) &_kerasnative_cpp_dataset_evaluate, 8},
-    {"_kerasnative_cpp_dataset_predict", (DL_FUNC) &_kerasnative_cpp_dataset_predict, 6},
+    {"_kerasnative_cpp_dataset_fit_epoch", (DL_FUNC) &_kerasnative_cpp_dataset_fit_epoch, 11},
+    {"_kerasnative_cpp_dataset_evaluate", (DL_FUNC) &_kerasnative_cpp_dataset_evaluate, 9},
+    {"_kerasnative_cpp_dataset_predict", (DL_FUNC) &_kerasnative_cpp_dataset_predict, 7},
     {"_kerasnative_cpp_write_tfrecord", (DL_FUNC) &_kerasnative_cpp_write_tfrecord, 4},
     {"_kerasnative_cpp_tfrecord_writer_new", (DL_FUNC) &_kerasnative_cpp_tfrecord_writer_new, 2},
     {"_kerasnative_cpp_tfrecord_writer_write", (DL_FUNC) &_kerasnative_cpp_tfrecord_writer_write, 3},
@@ -816,13 +1155,23 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_data_new", (DL_FUNC) &_kerasnative_cpp_data_new, 3},
     {"_kerasnative_cpp_data_n", (DL_FUNC) &_kerasnative_cpp_data_n, 1},
     {"_kerasnative_cpp_model_check_data", (DL_FUNC) &_kerasnative_cpp_model_check_data, 2},
-    {"_kerasnative_cpp_model_fit_epoch", (DL_FUNC) &_kerasnative_cpp_model_fit_epoch, 7},
+    {"_kerasnative_cpp_model_fit_epoch", (DL_FUNC) &_kerasnative_cpp_model_fit_epoch, 8},
     {"_kerasnative_cpp_progress_finish", (DL_FUNC) &_kerasnative_cpp_progress_finish, 2},
-    {"_kerasnative_cpp_model_evaluate", (DL_FUNC) &_kerasnative_cpp_model_evaluate, 5},
-    {"_kerasnative_cpp_model_predict", (DL_FUNC) &_kerasnative_cpp_model_predict, 5},
+    {"_kerasnative_cpp_model_evaluate", (DL_FUNC) &_kerasnative_cpp_model_evaluate, 6},
+    {"_kerasnative_cpp_model_predict", (DL_FUNC) &_kerasnative_cpp_model_predict, 6},
     {"_kerasnative_cpp_model_train_on_batch", (DL_FUNC) &_kerasnative_cpp_model_train_on_batch, 3},
     {"_kerasnative_cpp_model_test_on_batch", (DL_FUNC) &_kerasnative_cpp_model_test_on_batch, 2},
     {"_kerasnative_cpp_ptr_is_null", (DL_FUNC) &_kerasnative_cpp_ptr_is_null, 1},
+    {"_kerasnative_cpp_op_infer", (DL_FUNC) &_kerasnative_cpp_op_infer, 6},
+    {"_kerasnative_cpp_op_run", (DL_FUNC) &_kerasnative_cpp_op_run, 8},
+    {"_kerasnative_cpp_op_names", (DL_FUNC) &_kerasnative_cpp_op_names, 0},
+    {"_kerasnative_cpp_model_add_op", (DL_FUNC) &_kerasnative_cpp_model_add_op, 8},
+    {"_kerasnative_cpp_model_node_type", (DL_FUNC) &_kerasnative_cpp_model_node_type, 2},
+    {"_kerasnative_cpp_model_clear_graph_terms", (DL_FUNC) &_kerasnative_cpp_model_clear_graph_terms, 1},
+    {"_kerasnative_cpp_model_add_target", (DL_FUNC) &_kerasnative_cpp_model_add_target, 2},
+    {"_kerasnative_cpp_model_set_graph_loss", (DL_FUNC) &_kerasnative_cpp_model_set_graph_loss, 3},
+    {"_kerasnative_cpp_model_add_graph_metric", (DL_FUNC) &_kerasnative_cpp_model_add_graph_metric, 3},
+    {"_kerasnative_cpp_model_add_loss_term", (DL_FUNC) &_kerasnative_cpp_model_add_loss_term, 2},
     {"_kerasnative_cpp_set_num_threads", (DL_FUNC) &_kerasnative_cpp_set_num_threads, 1},
     {"_kerasnative_cpp_num_threads", (DL_FUNC) &_kerasnative_cpp_num_threads, 0},
     {"_kerasnative_cpp_gemm_kernel", (DL_FUNC) &_kerasnative_cpp_gemm_kernel, 0},
@@ -838,6 +1187,14 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_model_state", (DL_FUNC) &_kerasnative_cpp_model_state, 2},
     {"_kerasnative_cpp_model_state_ptr", (DL_FUNC) &_kerasnative_cpp_model_state_ptr, 1},
     {"_kerasnative_cpp_model_from_state", (DL_FUNC) &_kerasnative_cpp_model_from_state, 4},
+    {"_kerasnative_cpp_tfevents_open", (DL_FUNC) &_kerasnative_cpp_tfevents_open, 1},
+    {"_kerasnative_cpp_tfevents_path", (DL_FUNC) &_kerasnative_cpp_tfevents_path, 1},
+    {"_kerasnative_cpp_tfevents_scalars", (DL_FUNC) &_kerasnative_cpp_tfevents_scalars, 5},
+    {"_kerasnative_cpp_tfevents_histogram", (DL_FUNC) &_kerasnative_cpp_tfevents_histogram, 5},
+    {"_kerasnative_cpp_tfevents_graph", (DL_FUNC) &_kerasnative_cpp_tfevents_graph, 6},
+    {"_kerasnative_cpp_tfevents_close", (DL_FUNC) &_kerasnative_cpp_tfevents_close, 1},
+    {"_kerasnative_cpp_tfevents_read_scalars", (DL_FUNC) &_kerasnative_cpp_tfevents_read_scalars, 1},
+    {"_kerasnative_cpp_tfevents_file_version", (DL_FUNC) &_kerasnative_cpp_tfevents_file_version, 1},
     {NULL, NULL, 0}
 };
 

@@ -165,10 +165,14 @@ List cpp_model_nodes(SEXP model) {
       layers[i] = XPtr<LayerHolder>(h, true);
       names[i] = n.layer->name;
       classes[i] = n.layer->class_name();
+    } else if (n.is_op()) {  // backend op (lambda layer, k_* function, traced loss)
+      layers[i] = R_NilValue;
+      names[i] = n.scope;
+      classes[i] = n.role == kn::NodeRole::Model ? "Op" : "LossOp";
     } else {
       layers[i] = R_NilValue;
       names[i] = n.input_name;
-      classes[i] = "InputLayer";
+      classes[i] = n.role == kn::NodeRole::Target ? "Target" : "InputLayer";
     }
     shapes[i] = knr::shape_to_r(n.shape);
     inputs[i] = IntegerVector(n.inputs.begin(), n.inputs.end());

@@ -17,15 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "dtype.h"
 #include "json.h"
 #include "tensor.h"
 
 namespace kn {
 
-enum class DType { Float32, Int32, Int64, UInt8, String };
-const char* dtype_name(DType t);    // "float32", "int32", "int64", "uint8", "string"
-DType dtype_from_name(const std::string& s);  // throws on unknown names
-inline bool dtype_is_int(DType t) { return t == DType::Int32 || t == DType::Int64 || t == DType::UInt8; }
 
 // One component of an element: a typed dense array, row-major.
 struct Value {

@@ -21,7 +21,16 @@ int Graph::add(const LayerPtr& layer, const std::vector<int>& in, Rng& rng) {
   std::vector<Shape> shapes;
   for (int id : in) {
     if (id < 0 || id >= static_cast<int>(nodes.size())) throw Error("invalid input tensor");
-    shapes.push_back(nodes[id].shape);
+    const Node& src = nodes[id];
+    if (!src.batched)
+      throw Error("layer '" + layer->name + "': its input " + node_name(id) + " has no batch dimension (shape " +
+                  shape_str(src.shape, false) + ")");
+    for (int64_t d : src.shape)
+      if (d < 0)
+        throw Error("layer '" + layer->name + "': its input " + node_name(id) + " has unknown dimensions " +
+                    shape_str(src.shape) + "; layers need known per-sample shapes");
+    if (src.role != NodeRole::Model) throw Error("layer '" + layer->name + "' cannot be applied to a loss tensor");
+    shapes.push_back(src.shape);
   }
   if (layer->n_inputs() >= 0 && static_cast<int>(in.size()) != layer->n_inputs())
     throw Error("layer '" + layer->name + "' expects " + std::to_string(layer->n_inputs()) +
@@ -60,35 +69,154 @@ int64_t Graph::count_params(bool trainable_only) const {
   return total;
 }
 
-void Graph::plan(int64_t n) {
-  if (n == planned_n_ && values_.size() == nodes.size()) return;
+int Graph::add_op(OpCode op, const OpAttrs& attrs, const std::vector<int>& in, const std::string& scope,
+                  NodeRole role) {
+  std::vector<TType> ts;
+  bool any_batched = false, loss = role != NodeRole::Model;
+  for (int id : in) {
+    if (id < 0 || id >= static_cast<int>(nodes.size())) throw Error("invalid input tensor");
+    const Node& src = nodes[id];
+    TType t{src.dtype, src.shape};
+    if (src.batched) t.shape.insert(t.shape.begin(), -1);
+    ts.push_back(std::move(t));
+    any_batched = any_batched || src.batched;
+    loss = loss || src.role != NodeRole::Model;
+  }
+  auto a = std::make_shared<OpAttrs>(attrs);
+  TType out;
+  try {
+    out = infer_op(op, *a, ts);
+  } catch (const Error& e) {
+    throw Error(scope.empty() ? std::string(e.what()) : scope + ": " + e.what());
+  }
+  Node n;
+  n.op = op;
+  n.attrs = std::move(a);
+  n.dtype = out.dtype;
+  n.role = loss ? NodeRole::Loss : NodeRole::Model;
+  n.batched = any_batched && !out.shape.empty() && out.shape[0] == -1;
+  n.shape = out.shape;
+  if (n.batched) n.shape.erase(n.shape.begin());
+  n.inputs = in;
+  n.scope = scope;
+  nodes.push_back(std::move(n));
+  planned_n_ = -1;
+  return static_cast<int>(nodes.size()) - 1;
+}
+
+int Graph::add_target(size_t rank, const std::string& name) {
+  Node n;
+  n.shape.assign(rank, -1);
+  n.input_name = name;
+  n.role = NodeRole::Target;
+  nodes.push_back(std::move(n));
+  planned_n_ = -1;
+  return static_cast<int>(nodes.size()) - 1;
+}
+
+std::vector<int> Graph::targets() const {
+  std::vector<int> t;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].role == NodeRole::Target) t.push_back(static_cast<int>(i));
+  return t;
+}
+
+void Graph::remove_loss_nodes() {
+  std::vector<int> map(nodes.size(), -1);
+  std::vector<Node> kept;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].role != NodeRole::Model) continue;
+    map[i] = static_cast<int>(kept.size());
+    kept.push_back(std::move(nodes[i]));
+    for (int& j : kept.back().inputs) j = map[j];
+  }
+  nodes = std::move(kept);
+  for (int& i : inputs) i = map[i];
+  for (int& o : outputs) o = map[o];
+  planned_n_ = -1;
+}
+
+bool Graph::has_model_ops() const {
+  for (auto& n : nodes)
+    if (n.is_op() && n.role == NodeRole::Model) return true;
+  return false;
+}
+
+std::string Graph::node_name(int id) const {
+  const Node& n = nodes.at(id);
+  if (n.layer) return "'" + n.layer->name + "'";
+  if (n.is_op()) return "'" + (n.scope.empty() ? std::string() : n.scope + "/") + op_def(n.op).name + "'";
+  return "'" + n.input_name + "'";
+}
+
+void Graph::plan(int64_t n, const std::vector<const Tensor*>& targets) {
+  const bool with_t = !targets.empty();
+  std::vector<Shape> tshapes;
+  for (auto* t : targets) tshapes.push_back(t->shape);
+  if (n == planned_n_ && values_.size() == nodes.size() && with_t == planned_with_targets_ &&
+      tshapes == planned_targets_)
+    return;
   const size_t m = nodes.size();
   values_.resize(m);
   grads_.resize(m);
   scratch_.resize(m);
   needs_grad_.assign(m, false);
+  active_.assign(m, true);
+  size_t next_target = 0;
+  std::vector<TType> ts;
   for (size_t i = 0; i < m; ++i) {
-    Shape s = nodes[i].shape;
-    s.insert(s.begin(), n);  // (n, ...)
-    values_[i].resize(s);
-    // A node needs a gradient if any layer upstream of it has trainable params.
-    if (nodes[i].layer) {
-      bool g = false;
-      for (auto& p : nodes[i].layer->params) g = g || (p.trainable && nodes[i].layer->trainable);
-      for (int j : nodes[i].inputs) g = g || needs_grad_[j];
-      needs_grad_[i] = g;
+    Node& nd = nodes[i];
+    for (int j : nd.inputs) active_[i] = active_[i] && active_[j];
+    Shape s = nd.shape;
+    if (nd.role == NodeRole::Target) {
+      if (!with_t) { active_[i] = false; continue; }
+      if (next_target >= targets.size()) throw Error("the model's loss needs more targets (y) than were given");
+      s = targets[next_target++]->shape;
+      if (s.size() != nd.shape.size() + 1 || s[0] != n)
+        throw Error("target " + node_name(static_cast<int>(i)) + ": expected " + std::to_string(n) + " samples of rank " +
+                    std::to_string(nd.shape.size()) + ", got shape " + shape_str(s, false));
+    } else if (!active_[i]) {
+      continue;
+    } else if (nd.is_op()) {
+      ts.clear();
+      for (int j : nd.inputs) ts.push_back(TType{nodes[j].dtype, values_[j].shape});
+      try {
+        s = infer_op(nd.op, *nd.attrs, ts).shape;
+      } catch (const Error& e) {
+        throw Error("op " + node_name(static_cast<int>(i)) + ": " + e.what());
+      }
+      if (nd.batched && (s.empty() || s[0] != n))
+        throw Error("op " + node_name(static_cast<int>(i)) + " changes the batch dimension: output " + shape_str(s, false) +
+                    " for a batch of " + std::to_string(n) + " (keep the batch as the first dimension)");
+      bool g = op_def(nd.op).differentiable;
+      bool any = false;
+      for (int j : nd.inputs) any = any || (needs_grad_[j] && nodes[j].dtype == DType::Float32);
+      needs_grad_[i] = g && any;
+    } else {
+      s.insert(s.begin(), n);  // (n, ...)
+      // A node needs a gradient if any layer upstream of it has trainable params.
+      if (nd.layer) {
+        bool g = false;
+        for (auto& p : nd.layer->params) g = g || (p.trainable && nd.layer->trainable);
+        for (int j : nd.inputs) g = g || needs_grad_[j];
+        needs_grad_[i] = g;
+      }
     }
+    values_[i].resize(s);
     grads_[i].resize(s);
   }
   planned_n_ = n;
+  planned_targets_ = std::move(tshapes);
+  planned_with_targets_ = with_t;
 }
 
-void Graph::forward(const std::vector<const Tensor*>& x, bool training, uint64_t step_key) {
+void Graph::forward(const std::vector<const Tensor*>& x, bool training, uint64_t step_key,
+                    const std::vector<const Tensor*>& targets) {
   if (x.size() != inputs.size())
     throw Error("the model expects " + std::to_string(inputs.size()) + " input(s) but got " +
                 std::to_string(x.size()));
   const int64_t n = x.empty() ? 0 : x[0]->shape.at(0);
-  plan(n);
+  plan(n, targets);
   for (size_t k = 0; k < inputs.size(); ++k) {
     Tensor& v = values_[inputs[k]];
     if (x[k]->size() != v.size())
@@ -96,15 +224,30 @@ void Graph::forward(const std::vector<const Tensor*>& x, bool training, uint64_t
                   " with batch " + std::to_string(n) + " but got " + std::to_string(x[k]->size()) + " values");
     std::copy(x[k]->ptr(), x[k]->ptr() + x[k]->size(), v.ptr());
   }
+  size_t next_target = 0;
   std::vector<const Tensor*> in;
   for (size_t i = 0; i < nodes.size(); ++i) {
     Node& nd = nodes[i];
-    if (!nd.layer) continue;
+    if (!active_[i]) continue;
+    if (nd.role == NodeRole::Target) {
+      const Tensor* t = targets[next_target++];
+      std::copy(t->ptr(), t->ptr() + t->size(), values_[i].ptr());
+      continue;
+    }
+    if (nd.is_input()) continue;
     in.clear();
     for (int j : nd.inputs) in.push_back(&values_[j]);
+    const uint64_t key = splitmix64(step_key ^ (0x51ED27ULL * (i + 1)));
+    if (nd.is_op()) {
+      OpContext c;
+      c.training = training;
+      c.step_key = key;
+      op_def(nd.op).forward(c, *nd.attrs, in, values_[i]);
+      continue;
+    }
     RunContext ctx;
     ctx.training = training;
-    ctx.step_key = splitmix64(step_key ^ (0x51ED27ULL * (i + 1)));
+    ctx.step_key = key;
     ctx.scratch = &scratch_[i];
     nd.layer->forward(ctx, in, values_[i]);
   }
@@ -112,24 +255,35 @@ void Graph::forward(const std::vector<const Tensor*>& x, bool training, uint64_t
 
 void Graph::backward(const std::vector<const Tensor*>& dout, bool training, uint64_t step_key) {
   if (dout.size() != outputs.size()) throw Error("backward: wrong number of output gradients");
+  std::vector<std::pair<int, const Tensor*>> seeds;
+  for (size_t k = 0; k < outputs.size(); ++k) seeds.emplace_back(outputs[k], dout[k]);
+  backward_from(seeds, training, step_key);
+}
+
+void Graph::backward_from(const std::vector<std::pair<int, const Tensor*>>& seeds, bool training, uint64_t step_key) {
   for (auto& l : layers())
     for (auto& p : l->params) p.grad.zero();
   for (size_t i = 0; i < nodes.size(); ++i)
-    if (needs_grad_[i] || nodes[i].layer) grads_[i].zero();
-  for (size_t k = 0; k < outputs.size(); ++k) {
-    Tensor& g = grads_[outputs[k]];
-    for (int64_t t = 0; t < g.size(); ++t) g.data[t] += dout[k]->data[t];
+    if (active_[i] && (needs_grad_[i] || nodes[i].layer)) grads_[i].zero();
+  for (auto& s : seeds) {
+    Tensor& g = grads_[s.first];
+    if (s.second->size() != g.size()) throw Error("backward: gradient of " + node_name(s.first) + " has the wrong size");
+    for (int64_t t = 0; t < g.size(); ++t) g.data[t] += s.second->data[t];
   }
   std::vector<const Tensor*> in;
   std::vector<Tensor*> din;
   for (size_t ii = nodes.size(); ii-- > 0;) {
     Node& nd = nodes[ii];
-    if (!nd.layer || !needs_grad_[ii]) continue;
+    if (!active_[ii] || nd.is_input() || !needs_grad_[ii]) continue;
     in.clear();
     din.clear();
     for (int j : nd.inputs) {
       in.push_back(&values_[j]);
-      din.push_back(needs_grad_[j] ? &grads_[j] : nullptr);
+      din.push_back(needs_grad_[j] && nodes[j].dtype == DType::Float32 ? &grads_[j] : nullptr);
+    }
+    if (nd.is_op()) {
+      op_def(nd.op).backward(*nd.attrs, in, values_[ii], grads_[ii], din);
+      continue;
     }
     RunContext ctx;
     ctx.training = training;

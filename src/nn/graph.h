@@ -1,21 +1,43 @@
-// A model: a static DAG of layer applications (nodes) built from symbolic
-// tensors. Node 0..k are inputs. A Sequential model is a chain. Buffers
-// (values and gradients) are planned once per batch size and reused.
+// A model: a static DAG of nodes built from symbolic tensors. A node is a
+// model input, a Keras layer application, or an op of the op table (src/ops:
+// k_* functions, tensor arithmetic, lambda layers, traced losses and metrics).
+// A Sequential model is a chain. Buffers (values and gradients) are planned
+// once per batch shape and reused.
+//
+// Shapes: a node's value is (n, shape...) when `batched` (dim 0 is the batch),
+// else `shape` itself (e.g. a constant, or a loss reduced over the batch).
+// Op nodes may have unknown dimensions (-1) while tracing; their run-time
+// shapes come from the op's inference on the concrete input shapes.
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "layer.h"
+#include "op.h"
 
 namespace kn {
 
+// Model: part of the network (predict runs it). Target: a y_true placeholder
+// fed by fit()/evaluate(). Loss: an op traced from a loss or metric function
+// (runs only when targets are fed; never saved with the model config).
+enum class NodeRole { Model, Target, Loss };
+
 struct Node {
-  LayerPtr layer;            // null for an input node
+  LayerPtr layer;            // set for a layer application
+  OpCode op = OpCode::Count; // set (not Count) for an op node
+  std::shared_ptr<OpAttrs> attrs;  // op nodes: attributes, canonicalised at add time
+  DType dtype = DType::Float32;
+  bool batched = true;       // the value's dim 0 is the batch
+  NodeRole role = NodeRole::Model;
   std::vector<int> inputs;   // node ids
-  Shape shape;               // per-sample output shape
-  std::string input_name;    // for input nodes: InputLayer name
+  Shape shape;               // per-sample shape (batched) or full shape; -1 = unknown
+  std::string input_name;    // input nodes: InputLayer name
+  std::string scope;         // op nodes: what traced them ("lambda_1", "loss", a metric name)
   int64_t fixed_batch = -1;  // input nodes: batch size from batch_shape, -1 = None
+
+  bool is_op() const { return op != OpCode::Count; }
+  bool is_input() const { return !layer && !is_op(); }
 };
 
 class Graph {
@@ -24,6 +46,14 @@ class Graph {
   // inference); on error nothing is added and kn::Error names the layer.
   int add_input(const Shape& shape, const std::string& name, int64_t fixed_batch = -1);
   int add(const LayerPtr& layer, const std::vector<int>& inputs, Rng& rng);
+  // An op node; inference through the op table (errors name the op and scope).
+  int add_op(OpCode op, const OpAttrs& attrs, const std::vector<int>& inputs, const std::string& scope,
+             NodeRole role = NodeRole::Model);
+  // A y_true placeholder of per-sample rank `rank` (all dimensions unknown).
+  int add_target(size_t rank, const std::string& name);
+  // Drop every Target and Loss node (before tracing new losses in compile()).
+  void remove_loss_nodes();
+  bool has_model_ops() const;
 
   std::vector<Node> nodes;
   std::vector<int> inputs;    // input node ids, in model input order
@@ -32,28 +62,38 @@ class Graph {
   // Distinct layers in first-use order (Keras's model.layers, without inputs).
   std::vector<LayerPtr> layers() const;
   int64_t count_params(bool trainable_only = false) const;
+  // Name of a node for messages: layer name, input name or "<scope>/<op>".
+  std::string node_name(int id) const;
 
   // ---- execution ----
-  // Prepare buffers for batch size `n` (no-op when unchanged).
-  void plan(int64_t n);
-  // Forward pass; `x[i]` has shape (n, inputs[i] shape...). Values stay in
-  // value(node) until the next forward.
-  void forward(const std::vector<const Tensor*>& x, bool training, uint64_t step_key);
+  // Forward pass; `x[i]` has shape (n, inputs[i] shape...). `targets` (may be
+  // empty: then Target/Loss nodes are skipped) feed the add_target() nodes in
+  // id order. Values stay in value(node) until the next forward.
+  void forward(const std::vector<const Tensor*>& x, bool training, uint64_t step_key,
+               const std::vector<const Tensor*>& targets = {});
   // Backward from output gradients (one per output, shape of the output),
   // after forward(). Parameter grads are zeroed first, then accumulated.
   void backward(const std::vector<const Tensor*>& doutputs, bool training, uint64_t step_key);
+  // Backward from gradients of any nodes (seeds: node id, gradient of its value).
+  void backward_from(const std::vector<std::pair<int, const Tensor*>>& seeds, bool training, uint64_t step_key);
 
   const Tensor& value(int node) const { return values_[node]; }
+  bool needs_grad(int node) const { return node < static_cast<int>(needs_grad_.size()) && needs_grad_[node]; }
   // Forget the buffer plan (after freezing/unfreezing layers).
   void invalidate() { planned_n_ = -1; }
   int64_t planned_batch() const { return planned_n_; }
+  std::vector<int> targets() const;
 
  private:
   int64_t planned_n_ = -1;
+  std::vector<Shape> planned_targets_;
+  bool planned_with_targets_ = false;
   std::vector<Tensor> values_;
   std::vector<Tensor> grads_;
   std::vector<Scratch> scratch_;
   std::vector<bool> needs_grad_;
+  std::vector<bool> active_;   // computed in the current plan (loss nodes only with targets)
+  void plan(int64_t n, const std::vector<const Tensor*>& targets);
 };
 
 }  // namespace kn

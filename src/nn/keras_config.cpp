@@ -25,7 +25,7 @@ std::vector<NodeRef> node_refs(const Graph& g) {
   std::map<const Layer*, int> count;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    if (!n.layer) { out[i] = {n.input_name, 0}; continue; }
+    if (!n.layer) { out[i] = {n.is_op() ? n.scope : n.input_name, 0}; continue; }
     out[i] = {n.layer->name, count[n.layer.get()]++};
   }
   return out;
@@ -65,6 +65,8 @@ Json with_batch_input_shape(const Json& cfg, const Node& input) {
 
 Json keras_model_config(const Model& m, bool sequential) {
   const Graph& g = m.graph;
+  if (g.has_model_ops())
+    throw Error("models with lambda layers or backend (k_*) ops cannot be saved yet");
   Json root = Json::object();
   Json cfg = Json::object();
   cfg.set("name", m.name);
@@ -90,7 +92,7 @@ Json keras_model_config(const Model& m, bool sequential) {
     // input layers first, then layers in first-use order, each with all its nodes
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& n = g.nodes[i];
-      if (n.layer) continue;
+      if (!n.is_input() || n.role != NodeRole::Model) continue;  // y_true placeholders are not inputs
       Json c = Json::object();
       c.set("batch_input_shape", shape_json(n.shape, n.fixed_batch));
       c.set("dtype", "float32");

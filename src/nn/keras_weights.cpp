@@ -61,7 +61,7 @@ std::vector<H5Layer> keras_weight_groups(const Model& m, bool sequential) {
   std::vector<H5Layer> out;
   if (!sequential)
     for (const Node& n : m.graph.nodes)
-      if (!n.layer) out.push_back(H5Layer{n.input_name, {}});
+      if (n.is_input() && n.role == NodeRole::Model) out.push_back(H5Layer{n.input_name, {}});
   for (const LayerPtr& l : m.graph.layers()) {
     H5Layer hl;
     hl.name = l->name;

@@ -47,8 +47,9 @@ void Model::compile(const std::vector<std::string>& losses, const std::vector<do
   std::vector<std::unique_ptr<Loss>> ls;
   std::vector<AccuracyKind> kinds;
   for (size_t k = 0; k < no; ++k) {
-    ls.push_back(make_loss(losses[losses.size() == 1 ? 0 : k]));
-    kinds.push_back(accuracy_kind(ls.back()->name(), graph.nodes[graph.outputs[k]].shape));
+    const std::string& nm = losses[losses.size() == 1 ? 0 : k];
+    ls.push_back(nm == "graph" ? nullptr : make_loss(nm));
+    kinds.push_back(accuracy_kind(nm, graph.nodes[graph.outputs[k]].shape));
   }
   std::vector<double> lw = loss_weights;
   if (lw.empty()) lw.assign(no, 1.0);
@@ -59,19 +60,65 @@ void Model::compile(const std::vector<std::string>& losses, const std::vector<do
   accuracy_ = accuracy;
   opt_ = std::move(opt);
   last_params_.clear();
+  graph_loss_.assign(no, -1);
+}
+
+void Model::clear_graph_terms() {
+  graph.remove_loss_nodes();
+  graph_loss_.assign(graph.outputs.size(), -1);
+  graph_metrics_.clear();
+  target_outputs_.clear();
+  extra_losses_.clear();
+}
+
+void Model::add_graph_loss_term(int node) {
+  if (graph.nodes.at(node).dtype != DType::Float32)
+    throw Error("add_loss(): the loss must be a float32 tensor, got " + std::string(dtype_name(graph.nodes[node].dtype)));
+  extra_losses_.push_back(node);
+}
+
+int Model::add_target(size_t output) {
+  if (output >= graph.outputs.size()) throw Error("add_target: the model has no output " + std::to_string(output + 1));
+  const Node& o = graph.nodes[graph.outputs[output]];
+  int id = graph.add_target(o.shape.size(), "y_true" + std::to_string(output + 1));
+  target_outputs_.push_back(output);
+  return id;
+}
+
+void Model::set_graph_loss(size_t output, int node) {
+  if (output >= graph_loss_.size()) throw Error("set_graph_loss: compile() the model first");
+  if (losses_[output]) throw Error("set_graph_loss: output " + std::to_string(output + 1) + " has a built-in loss");
+  const Node& n = graph.nodes.at(node);
+  if (n.dtype != DType::Float32)
+    throw Error("the loss function must return a float32 tensor, got " + std::string(dtype_name(n.dtype)));
+  graph_loss_[output] = node;
+}
+
+void Model::add_graph_metric(const std::string& name, int node) {
+  if (graph.nodes.at(node).dtype == DType::String) throw Error("metric '" + name + "' returns strings");
+  graph_metrics_.emplace_back(name, node);
+}
+
+std::vector<const Tensor*> Model::target_ptrs(const Batch& b) const {
+  std::vector<const Tensor*> t;
+  for (size_t k : target_outputs_) t.push_back(&b.y.at(k));
+  return t;
 }
 
 std::vector<std::string> Model::metric_names() const {
   std::vector<std::string> out{"loss"};
   if (losses_.size() == 1) {
     if (accuracy_) out.push_back("acc");
-    return out;
+  } else {
+    auto nm = [&](size_t k) {
+      const Node& n = graph.nodes[graph.outputs[k]];
+      return n.layer ? n.layer->name : n.is_op() ? n.scope : n.input_name;
+    };
+    for (size_t k = 0; k < losses_.size(); ++k) out.push_back(nm(k) + "_loss");
+    if (accuracy_)
+      for (size_t k = 0; k < losses_.size(); ++k) out.push_back(nm(k) + "_acc");
   }
-  for (size_t k = 0; k < losses_.size(); ++k)
-    out.push_back(graph.nodes[graph.outputs[k]].layer->name + "_loss");
-  if (accuracy_)
-    for (size_t k = 0; k < losses_.size(); ++k)
-      out.push_back(graph.nodes[graph.outputs[k]].layer->name + "_acc");
+  for (auto& m : graph_metrics_) out.push_back(m.first);
   return out;
 }
 
@@ -99,7 +146,7 @@ void Model::check_data(const std::vector<Shape>& xs, const std::vector<Shape>& y
       throw Error("x and y have different numbers of samples: x has " + std::to_string(n) +
                   ", y has " + std::to_string(ys[k][0]));
     Shape got(ys[k].begin() + 1, ys[k].end());
-    if (!compiled()) continue;
+    if (!compiled() || !losses_[k]) continue;
     const Node& out = graph.nodes[graph.outputs[k]];
     try {
       losses_[k]->check_target(out.shape, got, ys[k][0]);
@@ -119,6 +166,30 @@ std::vector<Param*> Model::trainable_params() {
   return out;
 }
 
+// Per-sample values of a traced loss node into per_sample_ (uses coef_); with
+// `seed`, the gradient of the weighted total with respect to the node's value.
+void Model::graph_loss_values(const Node& node, const Tensor& v, int64_t n, Tensor* seed) {
+  const bool per_sample = node.batched && !v.shape.empty() && v.shape[0] == n && n > 0;
+  const int64_t rest = per_sample ? v.size() / n : v.size();
+  if (seed) seed->resize(v.shape);
+  if (per_sample) {
+    for (int64_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (int64_t j = 0; j < rest; ++j) s += v.data[i * rest + j];
+      per_sample_[i] = static_cast<float>(rest ? s / rest : 0.0);
+      if (seed)
+        for (int64_t j = 0; j < rest; ++j) seed->data[i * rest + j] = coef_[i] / static_cast<float>(rest);
+    }
+    return;
+  }
+  double s = 0, c = 0;
+  for (float x : v.data) s += x;
+  for (int64_t i = 0; i < n; ++i) c += coef_[i];
+  for (int64_t i = 0; i < n; ++i) per_sample_[i] = static_cast<float>(v.size() ? s / v.size() : 0.0);
+  if (seed)
+    for (auto& g : seed->data) g = static_cast<float>(c / std::max<int64_t>(1, v.size()));
+}
+
 // Loss (and accuracy) of one batch after graph.forward(); with_grad fills dout_.
 std::vector<double> Model::batch_metrics(const Batch& b, bool with_grad) {
   const int64_t n = b.n();
@@ -134,6 +205,7 @@ std::vector<double> Model::batch_metrics(const Batch& b, bool with_grad) {
   per_sample_.resize(n);
   acc_tmp_.resize(n);
   dout_.resize(no);
+  dloss_.resize(no);
   std::vector<double> out_loss(no), out_acc(no);
   double total = 0;
   for (size_t k = 0; k < no; ++k) {
@@ -141,7 +213,12 @@ std::vector<double> Model::batch_metrics(const Batch& b, bool with_grad) {
     for (int64_t i = 0; i < n; ++i)
       coef_[i] = static_cast<float>((b.w.empty() ? 1.0 : b.w[i]) * loss_weights_[k] / norm);
     if (with_grad) dout_[k].resize(pred.shape);
-    losses_[k]->compute(pred, b.y[k], per_sample_.data(), with_grad ? &dout_[k] : nullptr, coef_.data());
+    if (!losses_[k]) {
+      if (graph_loss_[k] < 0) throw Error("compile(): the loss of output " + std::to_string(k + 1) + " was not traced");
+      graph_loss_values(graph.nodes[graph_loss_[k]], graph.value(graph_loss_[k]), n, with_grad ? &dloss_[k] : nullptr);
+    } else {
+      losses_[k]->compute(pred, b.y[k], per_sample_.data(), with_grad ? &dout_[k] : nullptr, coef_.data());
+    }
     double s = 0;
     for (int64_t i = 0; i < n; ++i) s += static_cast<double>(per_sample_[i]) * (b.w.empty() ? 1.0 : b.w[i]);
     out_loss[k] = s / norm;
@@ -153,12 +230,29 @@ std::vector<double> Model::batch_metrics(const Batch& b, bool with_grad) {
       out_acc[k] = a / std::max<int64_t>(1, n);
     }
   }
+  dextra_.resize(extra_losses_.size());
+  for (size_t e = 0; e < extra_losses_.size(); ++e) {  // add_loss() terms: their means join the total
+    const Tensor& v = graph.value(extra_losses_[e]);
+    double s = 0;
+    for (float x : v.data) s += x;
+    total += v.size() ? s / v.size() : 0.0;
+    if (with_grad) {
+      dextra_[e].resize(v.shape);
+      std::fill(dextra_[e].data.begin(), dextra_[e].data.end(), 1.0f / static_cast<float>(std::max<int64_t>(1, v.size())));
+    }
+  }
   std::vector<double> vals{total};
   if (no == 1) {
     if (accuracy_) vals.push_back(out_acc[0]);
   } else {
     for (double v : out_loss) vals.push_back(v);
     if (accuracy_) for (double v : out_acc) vals.push_back(v);
+  }
+  for (auto& m : graph_metrics_) {  // Keras: mean over the batch of per-sample means = mean of all values
+    const Tensor& v = graph.value(m.second);
+    double s = 0;
+    for (float x : v.data) s += x;
+    vals.push_back(v.size() ? s / v.size() : 0.0);
   }
   return vals;
 }
@@ -179,16 +273,23 @@ std::vector<double> Model::train_batch(const Batch& b, uint64_t step_key) {
     if (!last_params_.empty()) opt_->init_state(params);
     last_params_ = params;
   }
-  graph.forward(ptrs(b.x), true, step_key);
+  graph.forward(ptrs(b.x), true, step_key, target_ptrs(b));
   std::vector<double> vals = batch_metrics(b, true);
-  graph.backward(ptrs(dout_), true, step_key);
+  std::vector<std::pair<int, const Tensor*>> seeds;
+  for (size_t k = 0; k < graph.outputs.size(); ++k) {
+    if (losses_[k]) seeds.emplace_back(graph.outputs[k], &dout_[k]);
+    else if (graph.needs_grad(graph_loss_[k])) seeds.emplace_back(graph_loss_[k], &dloss_[k]);
+  }
+  for (size_t e = 0; e < extra_losses_.size(); ++e)
+    if (graph.needs_grad(extra_losses_[e])) seeds.emplace_back(extra_losses_[e], &dextra_[e]);
+  graph.backward_from(seeds, true, step_key);
   opt_->update(params);
   return vals;
 }
 
 std::vector<double> Model::test_batch(const Batch& b) {
   if (!compiled()) throw Error("the model must be compiled before evaluation; call compile()");
-  graph.forward(ptrs(b.x), false, 0);
+  graph.forward(ptrs(b.x), false, 0, target_ptrs(b));
   return batch_metrics(b, false);
 }
 

@@ -64,8 +64,22 @@ class Model {
   std::string name;
 
   // ---- compile ----
+  // A loss named "graph" is traced into the graph: set it with set_graph_loss()
+  // (after add_target()/ops) before training.
   void compile(const std::vector<std::string>& losses, const std::vector<double>& loss_weights,
                bool accuracy, std::unique_ptr<Optimizer> opt);
+  // ---- losses and metrics traced into the graph (roles Target / Loss) ----
+  // Drop all traced losses/metrics and their target placeholders.
+  void clear_graph_terms();
+  // A y_true placeholder for output k (rank of that output); returns its node id.
+  int add_target(size_t output);
+  // Output k's loss is node `node`: per-sample values (n, ...) averaged over
+  // the non-batch axes, or a scalar (Keras's weighted_masked_objective).
+  void set_graph_loss(size_t output, int node);
+  // A metric reported as `name`: the mean of node `node` over the batch.
+  void add_graph_metric(const std::string& name, int node);
+  // model$add_loss(): the mean of node `node` is added to the total loss (unweighted).
+  void add_graph_loss_term(int node);
   bool compiled() const { return !losses_.empty(); }
   Optimizer* optimizer() { return opt_.get(); }
   const std::vector<std::unique_ptr<Loss>>& losses() const { return losses_; }
@@ -106,7 +120,15 @@ class Model {
   std::vector<Param*> last_params_;  // parameters of the last update
   std::vector<Tensor> dout_;       // per output, batch-shaped
   std::vector<float> per_sample_, coef_, acc_tmp_;
+  std::vector<int> graph_loss_;          // per output: loss node id, -1 = built-in loss
+  std::vector<std::pair<std::string, int>> graph_metrics_;  // (name, node)
+  std::vector<size_t> target_outputs_;   // per target node (id order): output index
+  std::vector<Tensor> dloss_;            // per output: gradient seed of a graph loss node
+  std::vector<int> extra_losses_;        // add_loss() terms (node ids)
+  std::vector<Tensor> dextra_;           // their gradient seeds
   std::vector<double> batch_metrics(const Batch& b, bool with_grad);
+  std::vector<const Tensor*> target_ptrs(const Batch& b) const;
+  void graph_loss_values(const Node& node, const Tensor& v, int64_t n, Tensor* seed);
 };
 
 }  // namespace kn

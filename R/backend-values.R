@@ -1,0 +1,319 @@
+# Backend values and plumbing: constants, variables, evaluation, shapes,
+# configuration, random tensors; and the keras 2.2.5 k_* functions that are
+# not built yet (they stop with an error naming them).
+
+#' Backend tensors holding values
+#'
+#' `k_constant()` and `k_variable()` make tensors from R values; backend
+#' functions on them compute at once. `k_eval()` / `k_get_value()` return the
+#' value as an R array; `k_set_value()` updates a variable in place.
+#' @param value R array, vector or number.
+#' @param dtype `"float32"` (default), `"int32"`, `"int64"` or `"bool"`.
+#' @param shape Optional shape (`value` is repeated/reshaped to it, R order).
+#' @param name,constraint Ignored.
+#' @param x A tensor.
+#' @return A tensor (`k_eval()`, `k_get_value()`: an R array or number).
+#' @examples
+#' v <- k_variable(matrix(1:4, 2))
+#' k_eval(v * 2)
+#' k_set_value(v, diag(2))
+#' k_get_value(v)
+#' @name backend_values
+NULL
+
+#' @rdname backend_values
+#' @export
+k_constant <- function(value, dtype = NULL, shape = NULL, name = NULL) {
+  if (is_tensor(value)) value <- k_eval(value)
+  if (!is.null(shape)) {
+    shape <- as.integer(unlist(shape))
+    dt <- as_dtype_name(dtype %||% "float32")
+    return(new_eager(as_storage(rep_len(as.numeric(value), prod(shape)), dt, shape), shape, dt))
+  }
+  eager_from_r(value, dtype = if (is.null(dtype)) NULL else as_dtype_name(dtype), what = "value")
+}
+
+#' @rdname backend_values
+#' @export
+k_variable <- function(value, dtype = NULL, name = NULL, constraint = NULL) {
+  t <- k_constant(value, dtype %||% "float32")
+  t$variable <- TRUE
+  t$name <- name
+  t
+}
+
+check_eager <- function(x, fn) {
+  if (!is_tensor(x)) return(eager_from_r(x))
+  if (tensor_kind(x) != "eager")
+    stop(fn, "(): the tensor is symbolic (it depends on a model input or a traced loss); ",
+         "evaluate it through a model (predict()) or k_function()", call. = FALSE)
+  x
+}
+
+#' @rdname backend_values
+#' @export
+k_eval <- function(x) eager_value(check_eager(x, "k_eval"))
+
+# The generics are in optimizers.R (model$optimizer$lr has its own methods).
+#' @rdname backend_values
+#' @export
+k_get_value.default <- function(x) eager_value(check_eager(x, "k_get_value"))
+
+#' @rdname backend_values
+#' @export
+k_batch_get_value <- function(ops) lapply(ops, k_get_value)
+
+#' @rdname backend_values
+#' @export
+k_set_value.default <- function(x, value) {
+  x <- check_eager(x, "k_set_value")
+  v <- eager_from_r(value, dtype = x$env$dtype)
+  if (!identical(as.integer(v$env$shape), as.integer(x$env$shape)))
+    stop(sprintf("k_set_value(): the value has shape %s but the variable has shape %s",
+                 shape_text(v$env$shape), shape_text(x$env$shape)), call. = FALSE)
+  x$env$value <- v$env$value
+  invisible(NULL)
+}
+
+#' @rdname backend_values
+#' @param tuples List of `list(variable, value)` pairs.
+#' @export
+k_batch_set_value <- function(tuples) {
+  for (t in tuples) k_set_value(t[[1]], t[[2]])
+  invisible(NULL)
+}
+
+#' @rdname backend_values
+#' @export
+k_zeros <- function(shape, dtype = NULL, name = NULL) k_constant(0, dtype, shape)
+#' @rdname backend_values
+#' @export
+k_ones <- function(shape, dtype = NULL, name = NULL) k_constant(1, dtype, shape)
+#' @rdname backend_values
+#' @export
+k_zeros_like <- function(x, dtype = NULL, name = NULL) x * 0
+#' @rdname backend_values
+#' @export
+k_ones_like <- function(x, dtype = NULL, name = NULL) x * 0 + 1
+#' @rdname backend_values
+#' @param size Number of rows/columns.
+#' @export
+k_eye <- function(size, dtype = NULL, name = NULL) k_constant(diag(as.integer(size)), dtype)
+
+#' @rdname backend_values
+#' @param mean,stddev,minval,maxval Distribution parameters.
+#' @param seed Integer seed (`NULL`: drawn from R's generator).
+#' @export
+k_random_uniform <- function(shape, minval = 0, maxval = 1, dtype = NULL, seed = NULL)
+  random_op("random_uniform", shape, list(minval = minval, maxval = maxval), seed, "k_random_uniform")
+#' @rdname backend_values
+#' @export
+k_random_normal <- function(shape, mean = 0, stddev = 1, dtype = NULL, seed = NULL)
+  random_op("random_normal", shape, list(mean = mean, stddev = stddev), seed, "k_random_normal")
+
+random_op <- function(op, shape, params, seed, fn) {
+  shape <- as.integer(unlist(shape))
+  if (anyNA(shape)) stop(fn, "(): the shape must be fully known", call. = FALSE)
+  seed <- if (is.null(seed)) sample.int(.Machine$integer.max, 1) else as.integer(seed)
+  t <- record_op(op, list(), c(list(shape = I(shape)), lapply(params, as.numeric), list(seed = seed)), fn = fn)
+  t
+}
+
+#' Backend information
+#'
+#' Shapes, dtypes and configuration of the backend (float32 only; no
+#' session: everything runs in the native engine).
+#' @param x A tensor.
+#' @param e,floatx,data_format Values to set (only the defaults are supported).
+#' @return See each function.
+#' @examples
+#' k_int_shape(k_constant(matrix(0, 2, 3)))
+#' k_epsilon()
+#' @name backend_info
+NULL
+
+#' @rdname backend_info
+#' @export
+k_int_shape <- function(x) {
+  s <- tensor_full_shape(as_tensor_arg(x))
+  lapply(s, function(d) if (is.na(d)) NULL else d)
+}
+#' @rdname backend_info
+#' @export
+k_shape <- function(x) {
+  x <- check_eager(x, "k_shape")
+  k_constant(x$env$shape, dtype = "int32", shape = length(x$env$shape))
+}
+#' @rdname backend_info
+#' @export
+k_ndim <- function(x) length(tensor_full_shape(as_tensor_arg(x)))
+#' @rdname backend_info
+#' @export
+k_dtype <- function(x) { x <- as_tensor_arg(x); if (tensor_kind(x) == "eager") x$env$dtype else tensor_dtype(x) }
+#' @rdname backend_info
+#' @export
+k_count_params <- function(x) prod(tensor_full_shape(check_eager(x, "k_count_params")))
+#' @rdname backend_info
+#' @export
+k_is_tensor <- function(x) is_tensor(x)
+#' @rdname backend_info
+#' @export
+k_is_keras_tensor <- function(x) is_tensor(x) && tensor_kind(x) != "eager"
+#' @rdname backend_info
+#' @export
+k_epsilon <- function() .kn$epsilon %||% 1e-7
+#' @rdname backend_info
+#' @export
+k_set_epsilon <- function(e) { .kn$epsilon <- as.numeric(e); invisible(NULL) }
+#' @rdname backend_info
+#' @export
+k_floatx <- function() "float32"
+#' @rdname backend_info
+#' @export
+k_set_floatx <- function(floatx) {
+  if (!identical(floatx, "float32")) stop("k_set_floatx(): only 'float32' is supported", call. = FALSE)
+  invisible(NULL)
+}
+#' @rdname backend_info
+#' @export
+k_image_data_format <- function() "channels_last"
+#' @rdname backend_info
+#' @export
+k_set_image_data_format <- function(data_format) {
+  if (!identical(data_format, "channels_last")) stop("k_set_image_data_format(): only 'channels_last' is supported", call. = FALSE)
+  invisible(NULL)
+}
+#' @rdname backend_info
+#' @export
+k_backend <- function() "kerasnative"
+#' @rdname backend_info
+#' @export
+k_learning_phase <- function() 0L
+#' @rdname backend_info
+#' @export
+k_clear_session <- function() { .kn$tensor_id <- 0; invisible(NULL) }
+
+#' Instantiates a Keras function
+#'
+#' @param inputs List of input tensors ([layer_input()]).
+#' @param outputs List of output tensors computed from them.
+#' @param updates,... Not supported (must be `NULL`).
+#' @return A function taking a list of arrays (one per input) and returning
+#'   a list of arrays (one per output).
+#' @examples
+#' x <- layer_input(shape = 3)
+#' f <- k_function(list(x), list(k_sum(x, axis = 2)))
+#' f(list(matrix(1:6, 2)))
+#' @export
+k_function <- function(inputs, outputs, updates = NULL, ...) {
+  if (!is.null(updates)) stop("k_function(): `updates` is not supported", call. = FALSE)
+  if (is_tensor(outputs)) outputs <- list(outputs)
+  model <- keras_model(inputs, outputs)
+  function(values) {
+    if (!is.list(values)) values <- list(values)
+    n <- dim(values[[1]])[1] %||% length(values[[1]])
+    out <- predict(model, if (length(values) == 1) values[[1]] else values, batch_size = n, verbose = 0)
+    if (length(outputs) == 1) list(out) else out
+  }
+}
+
+# keras 2.2.5 backend functions that are not built: each stops naming itself.
+not_built <- function(fn) {
+  force(fn)
+  function(...) stop(fn, "() is not available in kerasnative yet", call. = FALSE)
+}
+
+#' Backend functions not built yet
+#'
+#' These keras 2.2.5 backend functions exist so code using them fails with a
+#' clear error naming the function.
+#' @param ... Ignored.
+#' @return Never returns (an error).
+#' @name backend_not_built
+#' @keywords internal
+NULL
+
+#' @rdname backend_not_built
+#' @export
+k_gradients <- not_built("k_gradients")
+#' @rdname backend_not_built
+#' @export
+k_conv1d <- not_built("k_conv1d")
+#' @rdname backend_not_built
+#' @export
+k_conv2d <- not_built("k_conv2d")
+#' @rdname backend_not_built
+#' @export
+k_conv2d_transpose <- not_built("k_conv2d_transpose")
+#' @rdname backend_not_built
+#' @export
+k_conv3d <- not_built("k_conv3d")
+#' @rdname backend_not_built
+#' @export
+k_pool2d <- not_built("k_pool2d")
+#' @rdname backend_not_built
+#' @export
+k_pool3d <- not_built("k_pool3d")
+#' @rdname backend_not_built
+#' @export
+k_rnn <- not_built("k_rnn")
+#' @rdname backend_not_built
+#' @export
+k_dropout <- not_built("k_dropout")
+#' @rdname backend_not_built
+#' @export
+k_cumprod <- not_built("k_cumprod")
+#' @rdname backend_not_built
+#' @export
+k_map_fn <- not_built("k_map_fn")
+#' @rdname backend_not_built
+#' @export
+k_foldl <- not_built("k_foldl")
+#' @rdname backend_not_built
+#' @export
+k_foldr <- not_built("k_foldr")
+#' @rdname backend_not_built
+#' @export
+k_ctc_batch_cost <- not_built("k_ctc_batch_cost")
+#' @rdname backend_not_built
+#' @export
+k_update <- not_built("k_update")
+#' @rdname backend_not_built
+#' @export
+k_update_add <- not_built("k_update_add")
+#' @rdname backend_not_built
+#' @export
+k_update_sub <- not_built("k_update_sub")
+#' @rdname backend_not_built
+#' @export
+k_placeholder <- not_built("k_placeholder")
+#' @rdname backend_not_built
+#' @export
+k_get_session <- not_built("k_get_session")
+#' @rdname backend_not_built
+#' @export
+k_set_session <- not_built("k_set_session")
+#' @rdname backend_not_built
+#' @export
+k_random_binomial <- not_built("k_random_binomial")
+#' @rdname backend_not_built
+#' @export
+k_truncated_normal <- not_built("k_truncated_normal")
+#' @rdname backend_not_built
+#' @export
+k_batch_normalization <- not_built("k_batch_normalization")
+#' @rdname backend_not_built
+#' @export
+k_resize_images <- not_built("k_resize_images")
+#' @rdname backend_not_built
+#' @export
+k_spatial_2d_padding <- not_built("k_spatial_2d_padding")
+#' @rdname backend_not_built
+#' @export
+k_temporal_padding <- not_built("k_temporal_padding")
+#' @rdname backend_not_built
+#' @export
+k_separable_conv2d <- not_built("k_separable_conv2d")
+#' @rdname backend_not_built
+#' @export
+k_depthwise_conv2d <- not_built("k_depthwise_conv2d")

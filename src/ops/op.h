@@ -1,0 +1,121 @@
+// The op table (in the spirit of ggml's op enum): every tensor operation the
+// R backend (k_*, tensor arithmetic, traced losses and metrics, lambda layers)
+// can record. Each op has, side by side in its ops_*.cpp file: a name, its
+// attributes (parsed once from JSON into OpAttrs, canonicalised once by
+// `infer` when the input ranks are known), shape and dtype inference, a
+// forward kernel and a backward kernel.
+//
+// Shapes are full shapes (batch included); -1 is an unknown dimension during
+// tracing. At run time the graph calls `infer` again with concrete shapes to
+// size the output buffer, then `forward` (which may assume `out` is sized).
+// All dtypes are stored as float32 values (see dtype.h).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dtype.h"
+#include "json.h"
+#include "tensor.h"
+
+namespace kn {
+
+enum class OpCode : int {
+  // element-wise unary (float -> float unless noted)
+  Neg, Abs, Square, Sqrt, Exp, Log, Log1p, Sigmoid, HardSigmoid, Tanh, Relu, Elu, Softplus,
+  Softsign, Sign, Round, Floor, Ceil, Clip, PowScalar, Identity, StopGradient, LogicalNot, Cast, Sin, Cos,
+  // element-wise binary with broadcasting
+  Add, Sub, Mul, Div, Maximum, Minimum, Pow, SquaredDifference,
+  Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, LogicalAnd, LogicalOr,
+  Where,
+  // reductions and along-axis ops
+  Sum, Mean, Max, Min, Prod, Any, All, ArgMax, ArgMin, Softmax, LogSoftmax, CumSum,
+  // shape manipulation
+  Reshape, Transpose, ExpandDims, Squeeze, Concat, Slice, Gather, OneHot, Tile, Reverse, InTopK,
+  // linear algebra
+  MatMul,
+  // sources
+  Constant, RandomUniform, RandomNormal,
+  Count
+};
+
+// Attributes of one op instance. Only the fields the op reads are meaningful.
+struct OpAttrs {
+  DType dtype = DType::Float32;  // cast, one_hot, constant, random ops
+  std::vector<int64_t> axes;     // reductions (empty + all_axes = all), transpose perm, squeeze, slice axes
+  bool all_axes = false;         // reductions over every axis (axis = NULL)
+  bool keepdims = false;
+  int64_t axis = -1;             // softmax, concat, argmax, gather, expand_dims, one_hot, cumsum
+  Shape shape;                   // reshape target (one -1 allowed), random shape, tile multiples
+  double a = 0, b = 0;           // clip lo/hi, pow exponent, elu alpha, one_hot on/off, random (min,max)/(mean,sd)
+  int64_t depth = 0;             // one_hot depth, in_top_k k
+  std::vector<int64_t> begin, end, step;  // slice: per entry of `axes` (end exclusive)
+  std::vector<int64_t> shrink;   // slice: axes (of the input) removed from the output
+  bool trans_a = false, trans_b = false;  // matmul
+  Tensor value;                  // constant
+  uint64_t seed = 0;             // random ops
+};
+
+// Type of a tensor: dtype and full shape (-1 = unknown dimension).
+struct TType {
+  DType dtype = DType::Float32;
+  Shape shape;
+};
+
+struct OpContext {
+  bool training = false;
+  uint64_t step_key = 0;  // random ops draw from (seed, step_key)
+};
+
+using In = std::vector<const Tensor*>;
+using DIn = std::vector<Tensor*>;
+
+struct OpDef {
+  const char* name = nullptr;  // Keras backend / TF name, e.g. "add", "reduce_sum" is "sum"
+  int n_inputs = 1;            // -1 = one or more (concat)
+  bool differentiable = true;  // has a backward kernel (float inputs get gradients)
+  // Validates inputs and returns the output type; canonicalises attrs (negative
+  // axes resolved against the input rank). Throws kn::Error naming the op.
+  TType (*infer)(OpAttrs& a, const std::vector<TType>& in) = nullptr;
+  void (*forward)(const OpContext& c, const OpAttrs& a, const In& in, Tensor& out) = nullptr;
+  // Adds dL/d in[k] into *din[k] (din[k] may be null). `out` is forward's output.
+  void (*backward)(const OpAttrs& a, const In& in, const Tensor& out, const Tensor& dout, const DIn& din) = nullptr;
+};
+
+// The table, indexed by OpCode. Each ops_*.cpp file fills its entries.
+const OpDef& op_def(OpCode c);
+OpCode op_code(const std::string& name);          // throws kn::Error listing close names
+std::vector<std::string> op_names();
+void register_op(OpCode c, const OpDef& d);
+struct OpRegistrar {
+  OpRegistrar(OpCode c, const OpDef& d) { register_op(c, d); }
+};
+#define KN_REGISTER_OP(CODE, ...) static ::kn::OpRegistrar KN_OPREG_##CODE(::kn::OpCode::CODE, __VA_ARGS__)
+
+// Attributes from JSON keys: axis (int, list or null), keepdims, shape, perm,
+// dtype, min/max, exponent, alpha, depth, on_value/off_value, begin/end/step,
+// shrink, transpose_a/b, minval/maxval, mean/stddev, seed.
+OpAttrs parse_attrs(OpCode c, const Json& j);
+
+// Inference with the op's name prefixed to errors.
+TType infer_op(OpCode c, OpAttrs& a, const std::vector<TType>& in);
+
+// Eager execution: infer, size `out`, forward.
+TType run_op(OpCode c, OpAttrs& a, const std::vector<const Tensor*>& in, const std::vector<DType>& dtypes,
+             Tensor& out, const OpContext& ctx = OpContext());
+
+// ---- helpers shared by the ops_*.cpp files ----
+// Broadcast two shapes (numpy rules; -1 unknown). Throws with both shapes.
+Shape broadcast_shapes(const Shape& a, const Shape& b);
+// Strides of `in` aligned to `out` (rank of out), 0 on broadcast dimensions.
+std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out);
+// Row-major strides.
+std::vector<int64_t> strides_of(const Shape& s);
+// Axis in [-rank, rank) -> [0, rank); throws naming the op.
+int64_t norm_axis(int64_t axis, int64_t rank, const char* op);
+// Dtype of arithmetic on a and b: float32 if either is float, else the wider int.
+DType promote(DType a, DType b);
+// Float-only ops: throws when dtype is not float32.
+void need_float(const TType& t, const char* op);
+
+}  // namespace kn

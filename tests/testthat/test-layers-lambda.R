@@ -1,0 +1,58 @@
+# layer_lambda(): R functions of tensors traced into the model graph.
+
+test_that("a lambda layer computes its function (functional and sequential)", {
+  set.seed(1)
+  inp <- layer_input(shape = 3)
+  out <- inp %>% layer_lambda(function(x) k_relu(x) * 2 + k_sum(x, axis = 2, keepdims = TRUE))
+  model <- keras_model(inp, out)
+  xv <- matrix(rnorm(12), 4, 3)
+  expect_equal(predict(model, xv), pmax(xv, 0) * 2 + rowSums(xv), tolerance = 1e-5)
+
+  seq <- keras_model_sequential() %>%
+    layer_dense(units = 2, input_shape = 3, use_bias = FALSE, name = "d") %>%
+    layer_lambda(function(x, s) k_square(x) * s, arguments = list(s = 3)) %>%
+    layer_dense(units = 1, name = "d2")
+  w <- get_weights(seq)
+  h <- (xv %*% w[[1]])^2 * 3
+  expect_equal(predict(seq, xv), h %*% w[[2]] + w[[3]], tolerance = 1e-5)
+})
+
+test_that("a lambda over several inputs, slicing and output_shape checks", {
+  a <- layer_input(shape = 4)
+  b <- layer_input(shape = 4)
+  out <- layer_lambda(list(a, b), function(t) t[[1]][, 1:2] * t[[2]][, 3:4], output_shape = 2)
+  model <- keras_model(list(a, b), out)
+  xa <- matrix(1:8, 2); xb <- matrix(8:1, 2)
+  expect_equal(predict(model, list(xa, xb)), xa[, 1:2] * xb[, 3:4])
+  expect_error(layer_lambda(a, function(x) x * 2, output_shape = 3), "output_shape")
+  expect_error(layer_lambda(a, function(x) k_constant(1)), "must return a tensor computed from its input")
+  expect_error(layer_lambda(a, function(x) k_softmax(x, axis = 3)), "k_softmax\\(\\): axis")
+  expect_error(layer_lambda(a, function(x) x, mask = TRUE), "mask")
+})
+
+test_that("a lambda between layers trains like the equivalent built-in layer", {
+  set.seed(42)
+  n <- 400
+  xv <- matrix(rnorm(n * 4), n, 4)
+  yv <- to_categorical(as.integer(xv[, 1] + xv[, 2]^2 > 1), 2)
+  build <- function(lambda) {
+    m <- keras_model_sequential() %>% layer_dense(units = 16, input_shape = 4, name = "h")
+    if (lambda) m %>% layer_lambda(function(x) k_relu(x)) else m %>% layer_activation("relu")
+    m %>% layer_dense(units = 2, activation = "softmax", name = "o")
+    m %>% compile(loss = "categorical_crossentropy", optimizer = optimizer_sgd(lr = 0.1), metrics = "accuracy")
+  }
+  m1 <- build(FALSE); m2 <- build(TRUE)
+  set_weights(m2, get_weights(m1))
+  h1 <- fit(m1, xv, yv, epochs = 5, batch_size = 20, shuffle = FALSE, verbose = 0)
+  h2 <- fit(m2, xv, yv, epochs = 5, batch_size = 20, shuffle = FALSE, verbose = 0)
+  expect_equal(h2$metrics$loss, h1$metrics$loss, tolerance = 1e-5)
+  expect_equal(get_weights(m2), get_weights(m1), tolerance = 1e-5)
+  expect_gt(tail(h2$metrics$acc, 1), 0.8)
+})
+
+test_that("models with lambda layers refuse to save with a clear error", {
+  m <- keras_model_sequential() %>% layer_dense(units = 2, input_shape = 3) %>% layer_lambda(function(x) -x)
+  f <- tempfile(fileext = ".h5")
+  expect_error(save_model_hdf5(m, f), "lambda")
+  expect_false(file.exists(f))
+})
