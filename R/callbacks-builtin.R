@@ -11,7 +11,7 @@ check_monitor <- function(monitor, what) {
     stop(what, "(): `monitor` must be a metric name such as \"val_loss\"", call. = FALSE)
   monitor
 }
-check_number <- function(x, name, what, min = -Inf, integer = FALSE) {
+check_cb_number <- function(x, name, what, min = -Inf, integer = FALSE) {
   if (!is.numeric(x) || length(x) != 1 || is.na(x) || x < min || (integer && x != round(x)))
     stop(sprintf("%s(): `%s` must be a%s number >= %s, got %s", what, name, if (integer) "n integer" else "",
                  format(min), paste(format(x), collapse = " ")), call. = FALSE)
@@ -208,9 +208,9 @@ callback_early_stopping <- function(monitor = "val_loss", min_delta = 0, patienc
                                     restore_best_weights = FALSE) {
   mode <- match.arg(mode)
   check_monitor(monitor, "callback_early_stopping")
-  check_number(min_delta, "min_delta", "callback_early_stopping")
-  check_number(patience, "patience", "callback_early_stopping", 0, integer = TRUE)
-  if (!is.null(baseline)) check_number(baseline, "baseline", "callback_early_stopping")
+  check_cb_number(min_delta, "min_delta", "callback_early_stopping")
+  check_cb_number(patience, "patience", "callback_early_stopping", 0, integer = TRUE)
+  if (!is.null(baseline)) check_cb_number(baseline, "baseline", "callback_early_stopping")
   EarlyStopping$new(monitor, min_delta, patience, as.integer(verbose), mode, baseline,
                     isTRUE(restore_best_weights))
 }
@@ -328,7 +328,7 @@ callback_model_checkpoint <- function(filepath, monitor = "val_loss", verbose = 
   if (!is.character(filepath) || length(filepath) != 1 || !nzchar(filepath))
     stop("callback_model_checkpoint(): `filepath` must be a file path (template)", call. = FALSE)
   check_monitor(monitor, "callback_model_checkpoint")
-  check_number(period, "period", "callback_model_checkpoint", 1, integer = TRUE)
+  check_cb_number(period, "period", "callback_model_checkpoint", 1, integer = TRUE)
   ModelCheckpoint$new(path.expand(filepath), monitor, as.integer(verbose), isTRUE(save_best_only),
                       isTRUE(save_weights_only), mode, as.integer(period))
 }

@@ -98,14 +98,14 @@ callback_tensorboard <- function(log_dir = "logs", histogram_freq = 0, batch_siz
   if (is.null(log_dir)) log_dir <- "logs"
   if (!is.character(log_dir) || length(log_dir) != 1 || !nzchar(log_dir))
     stop("callback_tensorboard(): `log_dir` must be a directory path", call. = FALSE)
-  check_number(histogram_freq, "histogram_freq", "callback_tensorboard", 0, integer = TRUE)
-  check_number(batch_size, "batch_size", "callback_tensorboard", 1, integer = TRUE)
+  check_cb_number(histogram_freq, "histogram_freq", "callback_tensorboard", 0, integer = TRUE)
+  check_cb_number(batch_size, "batch_size", "callback_tensorboard", 1, integer = TRUE)
   if (isTRUE(write_grads)) stop("callback_tensorboard(): write_grads = TRUE is not supported yet", call. = FALSE)
   if (isTRUE(write_images)) stop("callback_tensorboard(): write_images = TRUE is not supported yet", call. = FALSE)
   if (!identical(embeddings_freq, 0) && !identical(embeddings_freq, 0L))
     stop("callback_tensorboard(): embeddings (embeddings_freq > 0) are not supported yet", call. = FALSE)
   if (!identical(update_freq, "epoch") && !identical(update_freq, "batch"))
-    check_number(update_freq, "update_freq", "callback_tensorboard", 1, integer = TRUE)
+    check_cb_number(update_freq, "update_freq", "callback_tensorboard", 1, integer = TRUE)
   TensorBoard$new(path.expand(log_dir), as.integer(histogram_freq), isTRUE(write_graph), update_freq)
 }
 

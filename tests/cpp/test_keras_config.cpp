@@ -76,7 +76,6 @@ std::vector<std::string> layer_classes(const kn::Model& m) {
 
 // Inference forward pass of a one-input, one-output model on x (n, ...).
 kn::Tensor forward(kn::Model& m, const kn::Tensor& x) {
-  m.graph.plan(x.shape[0]);
   m.graph.forward({&x}, false, 0);
   return m.graph.value(m.graph.outputs[0]);
 }

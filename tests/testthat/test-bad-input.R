@@ -336,7 +336,7 @@ bad_cases <- list(
   case("test_on_batch", "x wrong width", test_on_batch(m, x[, 1:3], y), "(expected|shape).*4"),
   case("test_on_batch", "y Inf", test_on_batch(m, x, replace(y, 1, Inf)), "`y`.*(Inf|finite)"),
   case("callback_lambda", "on_epoch_end a string", callback_lambda(on_epoch_end = "f"), "on_epoch_end"),
-  case("callback_lambda", "on_batch_end given", callback_lambda(on_batch_end = function(b, l) NULL), "on_batch_end"),
+  case("callback_lambda", "on_batch_end a number", callback_lambda(on_batch_end = 1), "on_batch_end"),
 
   # ---- persistence: arguments
   case("save_model_hdf5", "not a model", save_model_hdf5("m", file.path(dir, "x.h5")), "`object` must be a model"),
