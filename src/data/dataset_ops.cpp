@@ -405,7 +405,7 @@ std::shared_ptr<MapGraph> MapGraph::from_json(const Json& j) {
   for (const Json& n : j["nodes"].elements()) {
     GraphNode node;
     node.op = n["op"].as_string();
-    const Json& ins = n.get("inputs", Json());
+    const Json ins = n.get("inputs", Json());
     if (ins.is_number()) node.inputs.push_back(static_cast<int>(ins.as_int()));
     else if (ins.is_array()) for (const Json& i : ins.elements()) node.inputs.push_back(static_cast<int>(i.as_int()));
     for (int i : node.inputs)

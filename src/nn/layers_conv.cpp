@@ -375,7 +375,7 @@ void parse_conv(ConvBase& l, const Json& cfg) {
   if (df != "channels_last")
     throw Error("layer '" + l.name + "' (" + cls + "): data_format '" + df +
                 "' is not supported; only 'channels_last' (N, ..., C) inputs are");
-  const Json& a = cfg.get("activation", Json("linear"));
+  const Json a = cfg.get("activation", Json("linear"));
   l.act = activation_from_name(a.is_string() ? a.as_string() : "linear");
   l.use_bias = cfg.get("use_bias", Json(true)).as_bool();
   l.kernel_init = initializer_config(cfg.get("kernel_initializer", Json("glorot_uniform")));
@@ -455,7 +455,7 @@ class ZeroPadding2D : public Layer {
 LayerPtr make_zero_padding2d(const Json& cfg) {
   auto l = std::make_shared<ZeroPadding2D>();
   apply_base_config(*l, cfg);
-  const Json& p = cfg.get("padding", Json(1));
+  const Json p = cfg.get("padding", Json(1));
   auto bad = [&]() {
     return Error("layer '" + l->name + "' (ZeroPadding2D): padding must be an integer, "
                  "(symmetric_height, symmetric_width) or ((top, bottom), (left, right)), got " +
