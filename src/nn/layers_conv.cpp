@@ -365,6 +365,12 @@ void parse_conv(ConvBase& l, const Json& cfg) {
   for (size_t i = 0; i < r; ++i)
     if (l.kernel_size[i] < 1 || l.strides[i] < 1 || l.dilation[i] < 1)
       throw Error("layer '" + l.name + "': kernel_size, strides and dilation_rate must be positive");
+  int64_t ext;  // dilated window length - 1, bounded so window arithmetic cannot overflow
+  for (size_t i = 0; i < r; ++i)
+    if (!size_mul(l.kernel_size[i] - 1, l.dilation[i], &ext) || l.strides[i] > kMaxNumel)
+      throw Error("layer '" + l.name + "' (" + cls + "): kernel_size " + dims_text(l.kernel_size) +
+                  ", strides " + dims_text(l.strides) + " and dilation_rate " + dims_text(l.dilation) +
+                  " are too large (dilated kernel and strides must stay below 2^36)");
   l.padding = config_lower(cfg, "padding", "valid");
   const bool pad_ok = l.padding == "valid" || l.padding == "same" || (l.rank == 1 && l.padding == "causal");
   if (!pad_ok)
@@ -473,7 +479,8 @@ LayerPtr make_zero_padding2d(const Json& cfg) {
   } else {
     throw bad();
   }
-  if (l->top < 0 || l->bottom < 0 || l->left < 0 || l->right < 0) throw bad();
+  for (int64_t v : {l->top, l->bottom, l->left, l->right})
+    if (v < 0 || v > kMaxNumel) throw bad();
   const std::string df = config_lower(cfg, "data_format", "channels_last");
   if (df != "channels_last")
     throw Error("layer '" + l->name + "' (ZeroPadding2D): data_format '" + df +
