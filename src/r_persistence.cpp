@@ -7,6 +7,7 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <set>
@@ -482,6 +483,16 @@ std::string load_optimizer_state(kn::Model& m, const kn::KerasH5& f, double fall
   const std::vector<kn::H5Weight>& w = f.optimizer_weights;
   if (w.empty()) return "";
   size_t off = opt->state_has_iterations() ? 1 : 0;
+  // Iteration counts read from files are checked before the integer cast (a
+  // NaN cast is undefined: it gave -9.2e18): whole numbers in [0, 2^53], else -1.
+  auto whole = [](double v) -> int64_t {
+    return std::isfinite(v) && v >= 0 && v <= 9007199254740992.0 && v == std::floor(v) ? static_cast<int64_t>(v) : -1;
+  };
+  auto count_of = [&](const kn::H5Weight& x) -> int64_t {
+    if (!x.int_data.empty()) return x.int_data[0] >= 0 ? x.int_data[0] : -1;
+    return x.data.empty() ? -1 : whole(x.data[0]);
+  };
+  const int64_t fallback = whole(fallback_iterations);
   auto fail = [&](const std::string& why) {
     opt->init_state(params);
     opt->iterations = 0;
@@ -498,9 +509,10 @@ std::string load_optimizer_state(kn::Model& m, const kn::KerasH5& f, double fall
         why = "'" + w[k + off].name + "' has shape " + shape_txt(w[k + off].shape) + ", expected " + shape_txt(st[k]->shape);
       }
     if (ok) {
+      const int64_t it = off ? count_of(w[0]) : fallback;
+      if (it < 0) return fail("iteration count '" + (off ? w[0].name : std::string("kerasnative_iterations")) + "' is not a whole number >= 0");
       for (size_t k = 0; k < st.size(); ++k) st[k]->data = w[k + off].data;
-      if (off) opt->iterations = w[0].int_data.empty() ? static_cast<int64_t>(w[0].data.at(0)) : w[0].int_data[0];
-      else opt->iterations = static_cast<int64_t>(fallback_iterations);
+      opt->iterations = it;
       return "";
     }
     bool named = false;
@@ -526,7 +538,8 @@ std::string load_optimizer_state(kn::Model& m, const kn::KerasH5& f, double fall
     size_t colon = nm.rfind(':');
     if (colon != std::string::npos) nm = nm.substr(0, colon);
     if (nm == "iteration" || nm == "iterations" || nm.size() >= 10 && nm.substr(nm.size() - 10) == "/iteration") {
-      iters = x.int_data.empty() ? static_cast<int64_t>(x.data.at(0)) : x.int_data[0];
+      iters = count_of(x);
+      if (iters < 0) return fail("iteration count '" + x.name + "' is not a whole number >= 0");
       continue;
     }
     size_t s1 = nm.find('/');
@@ -554,7 +567,8 @@ std::string load_optimizer_state(kn::Model& m, const kn::KerasH5& f, double fall
     if (!filled[k] && !(cls == "Adam" && k >= 2 * n && st[k]->size() == 1))
       return fail("the file has no value for optimizer slot " + std::to_string(k));
   for (auto& t : todo) t.first->data = t.second->data;
-  opt->iterations = iters >= 0 ? iters : static_cast<int64_t>(fallback_iterations);
+  if (iters < 0 && fallback < 0) return fail("the stored iteration count is not a whole number >= 0");
+  opt->iterations = iters >= 0 ? iters : fallback;
   return "";
 }
 

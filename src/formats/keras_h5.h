@@ -72,6 +72,12 @@ struct KerasH5 {
 // missing file, not an HDF5 file, missing `layer_names` (and no
 // `/model_weights` group), missing layer group, missing/unreadable dataset
 // (with its path inside the file), size mismatches, unsupported types.
+// Hostile files: the global heap collections are checked first (h5_guard.h)
+// because libhdf5 1.10 crashes or hangs on malformed ones; every size the file
+// declares is checked before anything is allocated for it - a dataset's shape
+// against the 2^36-element limit and against the bytes it really stores (in
+// the file; chunked data compressed at most 1100:1), a string attribute's
+// count against the file size - so allocations are bounded by the real file.
 KerasH5 read_keras_h5(const std::string& path);
 
 // Writes `f` as Keras 2.2.4 does.
