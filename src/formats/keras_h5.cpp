@@ -517,7 +517,7 @@ void validate(const KerasH5& f, bool full_model, const Ctx& ctx) {
 
 // ---------------------------------------------------------------- public API
 
-KerasH5 read_keras_h5(const std::string& path) {
+KerasH5 read_keras_h5_in_process(const std::string& path) {
   ErrorSilencer quiet;
   Ctx ctx{"read_keras_h5", path};
   std::error_code ec;

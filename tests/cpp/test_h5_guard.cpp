@@ -6,6 +6,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -277,6 +278,65 @@ TEST(dataset_size_claims_are_checked_before_allocating) {
   kn::KerasH5 g = kn::read_keras_h5(dir + "/ok.h5");
   CHECK(g.layers.size() == 1 && g.layers[0].weights[0].data == (std::vector<float>{1, 2, 3, 4}));
   fs::remove_all(dir);
+}
+
+// read_keras_h5 reads in a child process: a crash or an endless loop inside
+// libhdf5 becomes a kn::Error naming the file, and this process lives on.
+// (The hook variable makes the child crash / hang on purpose.)
+TEST(isolated_reader_survives_crash_and_hang) {
+  const std::string dir = scratch("iso");
+  kn::KerasH5 f;
+  f.model_config = "{}";
+  f.layers = {kn::H5Layer{"dense_1", {kn::H5Weight{"dense_1/kernel:0", {2, 3}, {1, 2, 3, 4, 5, 6}}}}};
+  kn::H5Weight it{"Adam/iterations:0", {}, {9.0f}, "int64", {9}};
+  f.optimizer_weights = {it};
+  const std::string p = dir + "/m.h5";
+  kn::write_keras_h5(p, f, true);
+  // The result crosses the process boundary intact.
+  kn::KerasH5 g = kn::read_keras_h5(p);
+  CHECK(g.full_model && g.model_config == "{}" && g.layers.size() == 1);
+  CHECK(g.layers[0].weights[0].shape == (kn::Shape{2, 3}));
+  CHECK(g.layers[0].weights[0].data == (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  CHECK(g.optimizer_weights.size() == 1 && g.optimizer_weights[0].int_data == std::vector<int64_t>{9});
+  CHECK(g.optimizer_weights[0].dtype == "int64" && g.optimizer_weights[0].shape.empty());
+  // Errors from the child keep their text.
+  CHECK_THROWS(kn::read_keras_h5(dir + "/missing.h5"), "does not exist");
+  std::ofstream(dir + "/text.h5") << "not hdf5";
+  CHECK_THROWS(kn::read_keras_h5(dir + "/text.h5"), "read_keras_h5 '" + dir + "/text.h5': not an HDF5 file");
+  setenv("KERASNATIVE_H5_CHILD_TEST", "segv", 1);
+  CHECK_THROWS(kn::read_keras_h5(p), "libhdf5 crashed reading the file (the reading process was killed by signal 11)");
+  CHECK_THROWS(kn::read_keras_h5(p), "m.h5");
+  setenv("KERASNATIVE_H5_CHILD_TEST", "hang", 1);
+  setenv("KERASNATIVE_H5_TIMEOUT", "1", 1);
+  CHECK_THROWS(kn::read_keras_h5(p), "did not finish reading the file within 1 s");
+  unsetenv("KERASNATIVE_H5_CHILD_TEST");
+  unsetenv("KERASNATIVE_H5_TIMEOUT");
+  CHECK(kn::read_keras_h5(p).layers.size() == 1);
+  fs::remove_all(dir);
+}
+
+// Inputs found by tests/fuzz/fuzz_keras_h5.cpp (tests/fuzz/regressions/keras_h5):
+// each made libhdf5 1.10.8 read out of bounds in-process. Read as R reads them,
+// each is a kn::Error naming the file (or, where the over-read happens to be
+// harmless without AddressSanitizer, a normal result) - never a dead process.
+TEST(fuzzer_findings_are_errors) {
+  const std::string dir = "../fuzz/regressions/keras_h5";
+  if (!fs::exists(dir)) {
+    std::printf("  SKIP fuzzer_findings_are_errors: %s missing (run from tests/cpp)\n", dir.c_str());
+    return;
+  }
+  int n = 0, errors = 0;
+  for (auto& e : fs::directory_iterator(dir)) {
+    ++n;
+    try {
+      kn::read_keras_h5(e.path().string());
+    } catch (const kn::Error& err) {
+      ++errors;
+      CHECK(std::string(err.what()).find(e.path().filename().string()) != std::string::npos);
+    }
+  }
+  std::printf("  %d fuzzer findings: %d errors, %d read without error\n", n, errors, n - errors);
+  CHECK(n >= 1);
 }
 
 KN_TEST_MAIN

@@ -1,7 +1,8 @@
 // libFuzzer harness: Keras HDF5 loading, weights and whole models.
 //
 // The input bytes are written to a temporary file (libhdf5 reads files), then
-//   1. kn::read_keras_h5 reads it (global-heap guard, attributes, datasets);
+//   1. kn::read_keras_h5_in_process (or, with KN_FUZZ_ISOLATED=1, the
+//      process-isolated kn::read_keras_h5 that R uses) reads it (global-heap guard, attributes, datasets);
 //   2. a model_config found in the file is parsed (kn::Json) and built layer by
 //      layer through the layer registry (Sequential, or functional models by
 //      their inbound_nodes), as load_model_hdf5() does;
@@ -20,6 +21,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <new>
 #include <string>
@@ -45,6 +47,14 @@ kn::Shape input_shape(const kn::Json& cfg) {
   kn::Shape s;
   for (size_t i = 1; i < b.size(); ++i) s.push_back(b[i].as_int());
   return s;
+}
+
+// KN_FUZZ_ISOLATED=1: read through the child process as R does (libhdf5
+// crashes become errors: the "R stays alive" check); default: in-process, so
+// libFuzzer sees the reader's and libhdf5's coverage and every crash.
+bool isolated() {
+  static const bool on = std::getenv("KN_FUZZ_ISOLATED") && std::string(std::getenv("KN_FUZZ_ISOLATED")) == "1";
+  return on;
 }
 
 // Builds the graph described by a Keras model_config (subset of r_persistence's builder).
@@ -134,7 +144,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::fwrite(data, 1, size, out);
   std::fclose(out);
   try {
-    kn::KerasH5 f = kn::read_keras_h5(path);
+    kn::KerasH5 f = isolated() ? kn::read_keras_h5(path) : kn::read_keras_h5_in_process(path);
     run(f);
   } catch (const kn::Error&) {
   } catch (const std::bad_alloc&) {
