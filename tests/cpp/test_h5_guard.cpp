@@ -302,7 +302,8 @@ TEST(isolated_reader_survives_crash_and_hang) {
   // Errors from the child keep their text.
   CHECK_THROWS(kn::read_keras_h5(dir + "/missing.h5"), "does not exist");
   std::ofstream(dir + "/text.h5") << "not hdf5";
-  CHECK_THROWS(kn::read_keras_h5(dir + "/text.h5"), "read_keras_h5 '" + dir + "/text.h5': not an HDF5 file");
+  const std::string text_msg = "read_keras_h5 '" + dir + "/text.h5': not an HDF5 file";
+  CHECK_THROWS(kn::read_keras_h5(dir + "/text.h5"), text_msg.c_str());
   setenv("KERASNATIVE_H5_CHILD_TEST", "segv", 1);
   CHECK_THROWS(kn::read_keras_h5(p), "libhdf5 crashed reading the file (the reading process was killed by signal 11)");
   CHECK_THROWS(kn::read_keras_h5(p), "m.h5");
