@@ -141,6 +141,14 @@ output_layer_names <- function(model) {
   n$name[n$model_outputs + 1L]
 }
 
+# The iteration count kerasnative keeps in training_config: one number, or NaN
+# for anything else (the C++ loader checks it is a whole number >= 0 before
+# converting it, and warns that the optimizer starts fresh otherwise).
+stored_iterations <- function(tc) {
+  it <- tc$kerasnative_iterations %||% 0
+  if (is.numeric(it) && length(it) == 1L) as.numeric(it) else NaN
+}
+
 # Compile `model` from a training_config JSON text and restore the optimizer
 # state of the read file `h5`.
 compile_from_training_config <- function(model, tc_json, h5, fn) {
@@ -153,7 +161,7 @@ compile_from_training_config <- function(model, tc_json, h5, fn) {
   if (!is.null(lw)) lw <- as.numeric(unlist(lw))
   kn_try(compile(model, optimizer = opt, loss = loss, metrics = metrics, loss_weights = lw), paste0(fn, "()"))
   if (length(h5$optimizer_weight_names)) {
-    msg <- cpp_model_load_optimizer_state(model_ptr(model), h5$handle, as.numeric(tc$kerasnative_iterations %||% 0))
+    msg <- cpp_model_load_optimizer_state(model_ptr(model), h5$handle, stored_iterations(tc))
     if (nzchar(msg)) warning(msg, call. = FALSE)
   }
   invisible(model)

@@ -451,9 +451,14 @@ int64_t Json::as_int() const {
   return static_cast<int64_t>(num_);
 }
 
-const std::string& Json::as_string() const {
+const std::string& Json::as_string() const& {
   if (type_ != Type::String) type_error("string", type_, "as_string");
   return str_;
+}
+
+std::string Json::as_string() && {
+  if (type_ != Type::String) type_error("string", type_, "as_string");
+  return std::move(str_);
 }
 
 size_t Json::size() const {
@@ -463,7 +468,7 @@ size_t Json::size() const {
   type_error("array or object", type_, "size");
 }
 
-const Json& Json::operator[](size_t i) const {
+const Json& Json::operator[](size_t i) const& {
   if (type_ != Type::Array) type_error("array", type_, "operator[](index)");
   if (i >= arr_.size())
     throw Error("JSON array index " + std::to_string(i) + " out of range (size " +
@@ -471,9 +476,13 @@ const Json& Json::operator[](size_t i) const {
   return arr_[i];
 }
 
-Json& Json::operator[](size_t i) {
+Json& Json::operator[](size_t i) & {
   const Json& c = static_cast<const Json&>(*this)[i];
   return const_cast<Json&>(c);
+}
+
+Json Json::operator[](size_t i) && {
+  return std::move(static_cast<Json&>(*this)[i]);
 }
 
 void Json::push(Json v) {
@@ -482,10 +491,16 @@ void Json::push(Json v) {
   arr_.push_back(std::move(v));
 }
 
-const std::vector<Json>& Json::elements() const {
+const std::vector<Json>& Json::elements() const& {
   static const std::vector<Json> empty;
   if (type_ == Type::Array) return arr_;
   if (type_ == Type::Null) return empty;
+  type_error("array", type_, "elements");
+}
+
+std::vector<Json> Json::elements() && {
+  if (type_ == Type::Array) return std::move(arr_);
+  if (type_ == Type::Null) return {};
   type_error("array", type_, "elements");
 }
 
@@ -496,7 +511,7 @@ bool Json::has(const std::string& key) const {
   return false;
 }
 
-const Json& Json::operator[](const std::string& key) const {
+const Json& Json::operator[](const std::string& key) const& {
   if (type_ != Type::Object)
     throw Error(std::string("JSON type error: expected object, found ") + type_name(type_) +
                 " (looking up key \"" + key + "\")");
@@ -527,7 +542,11 @@ Json& Json::set(const std::string& key, Json v) {
   return obj_.back().second;
 }
 
-const Json& Json::get(const std::string& key, const Json& fallback) const {
+Json Json::operator[](const std::string& key) && {
+  return std::move(const_cast<Json&>(static_cast<const Json&>(*this)[key]));
+}
+
+Json Json::get(const std::string& key, Json fallback) const {
   if (type_ == Type::Null) return fallback;
   if (type_ != Type::Object)
     throw Error(std::string("JSON type error: expected object, found ") + type_name(type_) +
@@ -537,10 +556,16 @@ const Json& Json::get(const std::string& key, const Json& fallback) const {
   return fallback;
 }
 
-const std::vector<std::pair<std::string, Json>>& Json::items() const {
+const std::vector<std::pair<std::string, Json>>& Json::items() const& {
   static const std::vector<std::pair<std::string, Json>> empty;
   if (type_ == Type::Object) return obj_;
   if (type_ == Type::Null) return empty;
+  type_error("object", type_, "items");
+}
+
+std::vector<std::pair<std::string, Json>> Json::items() && {
+  if (type_ == Type::Object) return std::move(obj_);
+  if (type_ == Type::Null) return {};
   type_error("object", type_, "items");
 }
 

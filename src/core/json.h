@@ -42,24 +42,39 @@ class Json {
   bool is_object() const { return type_ == Type::Object; }
 
   // Checked accessors: throw kn::Error naming the expected and found type.
+  //
+  // Lifetime rule: nothing returns a reference into a temporary. get() returns
+  // by value, and every accessor that returns a reference into *this has an
+  // `&&` overload that returns by value when called on a temporary, so
+  //   const Json& x = cfg.get("k", Json());              // lifetime-extended copy
+  //   const std::string& s = cfg.get("k", Json("a")).as_string();  // ditto
+  //   for (const Json& e : cfg.get("layers", Json()).elements()) ...
+  // are all safe (tests/cpp/test_json.cpp checks them under ASan).
   bool as_bool() const;
   double as_number() const;
   int64_t as_int() const;
-  const std::string& as_string() const;
+  const std::string& as_string() const&;
+  std::string as_string() &&;
 
   // Arrays.
   size_t size() const;                       // array length or object size
-  const Json& operator[](size_t i) const;    // throws when out of range
-  Json& operator[](size_t i);
+  const Json& operator[](size_t i) const&;   // throws when out of range
+  Json& operator[](size_t i) &;
+  Json operator[](size_t i) &&;
   void push(Json v);                         // turns null into an array
-  const std::vector<Json>& elements() const;
+  const std::vector<Json>& elements() const&;
+  std::vector<Json> elements() &&;
 
   // Objects (insertion order kept).
   bool has(const std::string& key) const;
-  const Json& operator[](const std::string& key) const;  // throws naming the key when missing
+  const Json& operator[](const std::string& key) const&;  // throws naming the key when missing
+  Json operator[](const std::string& key) &&;
   Json& set(const std::string& key, Json v);              // replaces or appends; turns null into an object
-  const Json& get(const std::string& key, const Json& fallback) const;  // fallback when missing or null
-  const std::vector<std::pair<std::string, Json>>& items() const;
+  // The value at `key`, or `fallback` when the key is missing or null. Returns
+  // a copy (configs are small), so binding the result to a reference is safe.
+  Json get(const std::string& key, Json fallback) const;
+  const std::vector<std::pair<std::string, Json>>& items() const&;
+  std::vector<std::pair<std::string, Json>> items() &&;
 
  private:
   Type type_ = Type::Null;

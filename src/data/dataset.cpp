@@ -619,7 +619,7 @@ std::unique_ptr<Iterator> InterleaveNode::make(uint64_t seed, const Element* arg
 }
 
 int64_t int_attr(const Json& spec, const char* key, int64_t fallback) {
-  const Json& v = spec.get(key, Json());
+  const Json v = spec.get(key, Json());
   return v.is_number() ? v.as_int() : fallback;
 }
 

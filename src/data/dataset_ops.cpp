@@ -99,7 +99,7 @@ struct GraphExecutor::Impl {
                  : fo.dtype == DType::Int64 ? Feature::Int64
                  : throw Error("parse_single_example: feature '" + s.key + "' has dtype " +
                                dtype_name(fo.dtype) + "; features must be tf$string, tf$float32 or tf$int64");
-        s.count = fo.varlen ? -1 : shape_numel(fo.shape);
+        s.count = fo.varlen ? -1 : checked_numel(fo.shape, "parse_single_example: feature '" + s.key + "'");
         s.required = !(fo.varlen || fo.has_default);
         specs.push_back(std::move(s));
         feats[n].push_back(std::move(fo));
@@ -224,7 +224,9 @@ struct GraphExecutor::Impl {
       if (s[k] < 0) {
         if (free_dim >= 0) throw Error("reshape: only one dimension can be -1 (None), got " + sh(s));
         free_dim = static_cast<int>(k);
-      } else known *= s[k];
+      } else if (!size_mul(known, s[k], &known)) {
+        throw Error("reshape: shape " + sh(s) + " has more than 2^36 elements");
+      }
     }
     if (free_dim >= 0) {
       if (known == 0 || n % known != 0)
@@ -385,7 +387,7 @@ std::shared_ptr<MapGraph> MapGraph::from_json(const Json& j) {
   for (const Json& n : j["nodes"].elements()) {
     GraphNode node;
     node.op = n["op"].as_string();
-    const Json& ins = n.get("inputs", Json());
+    const Json ins = n.get("inputs", Json());
     if (ins.is_number()) node.inputs.push_back(static_cast<int>(ins.as_int()));
     else if (ins.is_array()) for (const Json& i : ins.elements()) node.inputs.push_back(static_cast<int>(i.as_int()));
     for (int i : node.inputs)

@@ -3,21 +3,16 @@
 
 #include <hdf5.h>
 
+#include "atomic_file.h"
+#include "h5_guard.h"
+
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <random>
 #include <set>
 #include <system_error>
 #include <utility>
-
-#ifndef _WIN32
-#include <fcntl.h>
-#include <unistd.h>
-#endif
 
 namespace kn {
 namespace {
@@ -104,9 +99,11 @@ Hid h_dset(hid_t id) { return Hid(id, H5Dclose); }
 Hid h_plist(hid_t id) { return Hid(id, H5Pclose); }
 Hid h_file(hid_t id) { return Hid(id, H5Fclose); }
 
-// Error context: "<op> '<path>': <what>".
+// Error context: "<op> '<path>': <what>". file_size bounds every size the
+// file declares (read only).
 struct Ctx {
   std::string op, path;
+  uint64_t file_size = 0;
   [[noreturn]] void fail(const std::string& what, bool with_h5 = true) const {
     throw Error(op + " '" + path + "': " + what + (with_h5 ? h5_detail() : std::string()));
   }
@@ -149,7 +146,15 @@ std::vector<std::string> read_string_attr(hid_t obj, const std::string& name, co
   if (H5Tget_class(ftype.get()) != H5T_STRING) ctx.fail(where + " is not a string attribute", false);
   const size_t n = static_cast<size_t>(npts);
   const H5T_cset_t cset = H5Tget_cset(ftype.get());
-  if (H5Tis_variable_str(ftype.get()) > 0) {
+  const bool vlen = H5Tis_variable_str(ftype.get()) > 0;
+  // Every element takes at least 8 bytes of the file (a heap reference) when
+  // variable-length, `size` bytes when fixed: larger counts are false claims.
+  const uint64_t elem = vlen ? 8 : std::max<uint64_t>(H5Tget_size(ftype.get()), 1);
+  if (static_cast<uint64_t>(npts) > ctx.file_size / elem)
+    ctx.fail(where + " declares " + std::to_string(npts) + " strings of " + std::to_string(elem) +
+                 " bytes, more than the file's " + std::to_string(ctx.file_size) + " bytes can hold",
+             false);
+  if (vlen) {
     Hid mtype = h_type(H5Tcopy(H5T_C_S1));
     H5Tset_size(mtype.get(), H5T_VARIABLE);
     H5Tset_cset(mtype.get(), cset);
@@ -232,6 +237,43 @@ std::string dtype_name(hid_t t) {
   }
 }
 
+// Before anything is allocated for dataset `d`: the bytes it declares
+// (shape x element size) must really be stored in the file. Contiguous and
+// compact data must be fully present (and, when contiguous, inside the file);
+// chunked data may be compressed, at most 1100:1 (deflate's limit is ~1032:1).
+// A dataset that was never written (reads as fill values) is rejected.
+void check_storage(hid_t d, hid_t ftype, const std::string& where, const std::string& name, const Shape& shape,
+                   const Ctx& ctx) {
+  const uint64_t esz = H5Tget_size(ftype);
+  int64_t declared = 0;
+  if (esz == 0 || !size_mul(shape_numel(shape), static_cast<int64_t>(esz), &declared))
+    ctx.fail(where + " (weight '" + name + "') declares shape " + dims_text(shape) + " of " + std::to_string(esz) +
+                 "-byte elements, more than 2^36 bytes",
+             false);
+  const uint64_t stored = H5Dget_storage_size(d);
+  Hid dcpl = h_plist(H5Dget_create_plist(d));
+  if (!dcpl.ok()) ctx.fail("cannot query the storage layout of " + where);
+  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+  const int nfilters = H5Pget_nfilters(dcpl.get());
+  const std::string claim = where + " (weight '" + name + "') declares shape " + dims_text(shape) + " (" +
+                            std::to_string(declared) + " bytes) but ";
+  if (stored == 0) ctx.fail(claim + "has no data stored in the file", false);
+  if (stored > ctx.file_size)
+    ctx.fail(claim + "claims " + std::to_string(stored) + " bytes of storage in a file of " +
+                 std::to_string(ctx.file_size) + " bytes",
+             false);
+  const uint64_t ratio = (layout == H5D_CHUNKED && nfilters > 0) ? 1100 : 1;
+  if (static_cast<uint64_t>(declared) > stored * ratio)
+    ctx.fail(claim + "only " + std::to_string(stored) + " bytes are stored" +
+                 (ratio > 1 ? " (even compressed, that is too few)" : ""),
+             false);
+  if (layout == H5D_CONTIGUOUS) {
+    const haddr_t off = H5Dget_offset(d);
+    if (off == HADDR_UNDEF || off > ctx.file_size || static_cast<uint64_t>(declared) > ctx.file_size - off)
+      ctx.fail(claim + "its data would lie outside the file (" + std::to_string(ctx.file_size) + " bytes)", false);
+  }
+}
+
 // Reads dataset `dname` (a path relative to `loc`) into a weight called `name`.
 H5Weight read_weight(hid_t loc, const std::string& dname, const std::string& name, const Ctx& ctx) {
   const std::string where = "dataset '" + obj_name(loc) + (obj_name(loc) == "/" ? "" : "/") + dname + "'";
@@ -255,9 +297,15 @@ H5Weight read_weight(hid_t loc, const std::string& dname, const std::string& nam
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
   if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   for (hsize_t v : dims) w.shape.push_back(static_cast<int64_t>(v));
+  const int64_t numel = shape_numel_or_neg(w.shape);
+  if (numel < 0)
+    ctx.fail(where + " (weight '" + name + "') declares shape " + dims_text(w.shape) +
+                 ", more than 2^36 elements",
+             false);
   const hssize_t npts = H5Sget_simple_extent_npoints(space.get());
-  if (npts < 0 || npts != shape_numel(w.shape)) ctx.fail("inconsistent dataspace of " + where);
+  if (npts < 0 || npts != numel) ctx.fail("inconsistent dataspace of " + where);
   const size_t n = static_cast<size_t>(npts);
+  if (n > 0) check_storage(d.get(), ftype.get(), where, name, w.shape, ctx);
   w.data.resize(n);  // row-major, shape w.shape
   if (n == 0) return w;
   if (cls == H5T_INTEGER) {
@@ -439,20 +487,14 @@ void write_layers(hid_t g, const KerasH5& f, const std::string& backend, const s
   }
 }
 
-// "(784, 512)", "(10,)", "()" as numpy prints shapes.
-std::string shape_text(const Shape& s) {
-  std::string t = "(";
-  for (size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
-  return t + (s.size() == 1 ? ",)" : ")");
-}
-
 void validate_weight(const H5Weight& w, const std::string& owner, const Ctx& ctx) {
   if (w.name.empty()) ctx.fail(owner + " has a weight with an empty name", false);
   for (int64_t d : w.shape)
     if (d < 0) ctx.fail(owner + " weight '" + w.name + "' has a negative dimension", false);
-  if (static_cast<int64_t>(w.data.size()) != shape_numel(w.shape))
+  const int64_t numel = checked_numel(w.shape, owner + " weight '" + w.name + "'");
+  if (static_cast<int64_t>(w.data.size()) != numel)
     ctx.fail(owner + " weight '" + w.name + "': data has " + std::to_string(w.data.size()) + " values but shape " +
-                 shape_text(w.shape) + " needs " + std::to_string(shape_numel(w.shape)),
+                 dims_text(w.shape) + " needs " + std::to_string(numel),
              false);
 }
 
@@ -471,25 +513,25 @@ void validate(const KerasH5& f, bool full_model, const Ctx& ctx) {
   }
 }
 
-std::string temp_name_for(const fs::path& target) {
-  static std::atomic<unsigned> counter{0};
-  std::random_device rd;
-  const unsigned r = rd() ^ (counter.fetch_add(1) * 2654435761u);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, ".kn-tmp-%08x", r);
-  return (target.parent_path() / ("." + target.filename().string() + buf)).string();
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- public API
 
-KerasH5 read_keras_h5(const std::string& path) {
+KerasH5 read_keras_h5_in_process(const std::string& path) {
   ErrorSilencer quiet;
-  const Ctx ctx{"read_keras_h5", path};
+  Ctx ctx{"read_keras_h5", path};
   std::error_code ec;
   if (!fs::exists(path, ec)) ctx.fail("file does not exist", false);
   if (fs::is_directory(path, ec)) ctx.fail("is a directory, not a file", false);
+  ctx.file_size = fs::file_size(path, ec);
+  if (ec) ctx.fail("cannot query the file size: " + ec.message(), false);
+  // libhdf5 1.10 trusts global heap collections (crash / endless loop on bad
+  // ones): check them before libhdf5 sees the file.
+  try {
+    check_h5_global_heaps(path);
+  } catch (const Error& e) {
+    ctx.fail(e.what(), false);
+  }
   const htri_t is_h5 = H5Fis_hdf5(path.c_str());
   if (is_h5 < 0) ctx.fail("cannot open file");
   if (is_h5 == 0) ctx.fail("not an HDF5 file", false);
@@ -549,16 +591,13 @@ void write_keras_h5(const std::string& path, const KerasH5& f, bool full_model) 
   const std::string backend = f.backend.empty() ? "tensorflow" : f.backend;
   const std::string version = f.keras_version.empty() ? "2.2.4" : f.keras_version;
 
-  // Create a fresh temporary file next to the target (EXCL: never reuse one).
-  std::string tmp;
-  Hid file;
-  for (int attempt = 0; attempt < 8 && !file.ok(); ++attempt) {
-    tmp = temp_name_for(target);
-    file = h_file(H5Fcreate(tmp.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT));
-  }
-  if (!file.ok()) ctx.fail("cannot create temporary file in '" + dir.string() + "'");
-
-  try {
+  // Written to a temporary file next to the target and renamed over it only
+  // when complete. On any error `file` is closed first (declared last), then
+  // the AtomicFile removes the temporary file; the target is left untouched.
+  AtomicFile out(path);
+  Hid file = h_file(H5Fcreate(out.tmp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  if (!file.ok()) ctx.fail("cannot create temporary file '" + out.tmp_path() + "' in '" + dir.string() + "'");
+  {
     const hid_t root = file.get();
     if (!full_model) {
       write_layers(root, f, backend, version, ctx);
@@ -581,23 +620,8 @@ void write_keras_h5(const std::string& path, const KerasH5& f, bool full_model) 
         for (const H5Weight& w : f.optimizer_weights) write_weight(og.get(), w.name, w, ctx);
       }
     }
-    if (!file.close_checked()) ctx.fail("cannot flush/close temporary file '" + tmp + "'");
-#ifndef _WIN32
-    {  // make the data durable before it replaces the old file
-      int fd = ::open(tmp.c_str(), O_RDONLY);
-      if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-      }
-    }
-#endif
-    fs::rename(tmp, target, ec);
-    if (ec) ctx.fail("cannot rename temporary file '" + tmp + "' to the target: " + ec.message(), false);
-  } catch (...) {
-    file.reset();
-    std::error_code ec2;
-    fs::remove(tmp, ec2);
-    throw;
+    if (!file.close_checked()) ctx.fail("cannot flush/close temporary file '" + out.tmp_path() + "'");
+    out.commit();  // fsync + rename over the target
   }
   H5Eclear2(H5E_DEFAULT);
 }

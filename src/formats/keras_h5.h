@@ -72,7 +72,19 @@ struct KerasH5 {
 // missing file, not an HDF5 file, missing `layer_names` (and no
 // `/model_weights` group), missing layer group, missing/unreadable dataset
 // (with its path inside the file), size mismatches, unsupported types.
+// Hostile files: the global heap collections are checked first (h5_guard.h)
+// because libhdf5 1.10 crashes or hangs on malformed ones; every size the file
+// declares is checked before anything is allocated for it - a dataset's shape
+// against the 2^36-element limit and against the bytes it really stores (in
+// the file; chunked data compressed at most 1100:1), a string attribute's
+// count against the file size - so allocations are bounded by the real file.
+// On POSIX systems the reading runs in a child process (keras_h5_isolated.cpp):
+// libhdf5 1.10 crashes on some malformed metadata the checks above cannot see,
+// and such a crash, or a read taking over 60 s + 1 s per MB, then becomes a
+// kn::Error naming the file instead of killing the calling process (R).
 KerasH5 read_keras_h5(const std::string& path);
+// The same reading in the calling process (what the child runs; for fuzzing).
+KerasH5 read_keras_h5_in_process(const std::string& path);
 
 // Writes `f` as Keras 2.2.4 does.
 //   full_model == false (save_weights): root attrs `layer_names`, `backend`,

@@ -8,6 +8,7 @@ namespace kn {
 int Graph::add_input(const Shape& shape, const std::string& name, int64_t fixed_batch) {
   for (int64_t d : shape)
     if (d <= 0) throw Error("input '" + name + "': every dimension of the shape must be positive, got " + shape_str(shape, false));
+  checked_numel(shape, "input '" + name + "'");  // per-sample size within kMaxNumel
   Node n;
   n.shape = shape;
   n.input_name = name;

@@ -60,7 +60,7 @@ void compute_fans(const Shape& s, int64_t& fan_in, int64_t& fan_out) {
 
 void initialize(Tensor& t, const Json& config, int64_t fan_in, int64_t fan_out, Rng& rng) {
   const std::string cls = config["class_name"].as_string();
-  const Json& c = config.get("config", Json());
+  const Json c = config.get("config", Json());
   float* p = t.ptr();
   const int64_t n = t.size();
   if (cls == "Zeros") { for (int64_t i = 0; i < n; ++i) p[i] = 0.0f; return; }

@@ -56,7 +56,7 @@ Json Layer::base_config() const {
 void apply_base_config(Layer& layer, const Json& config) {
   if (config.has("name") && config["name"].is_string()) layer.name = config["name"].as_string();
   if (config.has("trainable") && config["trainable"].is_bool()) layer.trainable = config["trainable"].as_bool();
-  const Json& b = config.get("batch_input_shape", Json());
+  const Json b = config.get("batch_input_shape", Json());
   if (b.is_array() && b.size() >= 1) {
     layer.has_batch_input_shape = true;
     layer.fixed_batch_size = b[0].is_null() ? -1 : b[0].as_int();
@@ -84,7 +84,7 @@ std::vector<int64_t> config_ints(const Json& config, const std::string& key, siz
 }
 
 std::string config_lower(const Json& config, const std::string& key, const std::string& fallback) {
-  const Json& v = config.get(key, Json());
+  const Json v = config.get(key, Json());
   if (!v.is_string()) return fallback;
   std::string s = v.as_string();
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });

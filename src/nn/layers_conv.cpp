@@ -368,6 +368,12 @@ void parse_conv(ConvBase& l, const Json& cfg) {
   for (size_t i = 0; i < r; ++i)
     if (l.kernel_size[i] < 1 || l.strides[i] < 1 || l.dilation[i] < 1)
       throw Error("layer '" + l.name + "': kernel_size, strides and dilation_rate must be positive");
+  int64_t ext;  // dilated window length - 1, bounded so window arithmetic cannot overflow
+  for (size_t i = 0; i < r; ++i)
+    if (!size_mul(l.kernel_size[i] - 1, l.dilation[i], &ext) || l.strides[i] > kMaxNumel)
+      throw Error("layer '" + l.name + "' (" + cls + "): kernel_size " + dims_text(l.kernel_size) +
+                  ", strides " + dims_text(l.strides) + " and dilation_rate " + dims_text(l.dilation) +
+                  " are too large (dilated kernel and strides must stay below 2^36)");
   l.padding = config_lower(cfg, "padding", "valid");
   const bool pad_ok = l.padding == "valid" || l.padding == "same" || (l.rank == 1 && l.padding == "causal");
   if (!pad_ok)
@@ -378,7 +384,7 @@ void parse_conv(ConvBase& l, const Json& cfg) {
   if (df != "channels_last")
     throw Error("layer '" + l.name + "' (" + cls + "): data_format '" + df +
                 "' is not supported; only 'channels_last' (N, ..., C) inputs are");
-  const Json& a = cfg.get("activation", Json("linear"));
+  const Json a = cfg.get("activation", Json("linear"));
   l.act = activation_from_name(a.is_string() ? a.as_string() : "linear");
   l.use_bias = cfg.get("use_bias", Json(true)).as_bool();
   l.kernel_init = initializer_config(cfg.get("kernel_initializer", Json("glorot_uniform")));
@@ -458,7 +464,7 @@ class ZeroPadding2D : public Layer {
 LayerPtr make_zero_padding2d(const Json& cfg) {
   auto l = std::make_shared<ZeroPadding2D>();
   apply_base_config(*l, cfg);
-  const Json& p = cfg.get("padding", Json(1));
+  const Json p = cfg.get("padding", Json(1));
   auto bad = [&]() {
     return Error("layer '" + l->name + "' (ZeroPadding2D): padding must be an integer, "
                  "(symmetric_height, symmetric_width) or ((top, bottom), (left, right)), got " +
@@ -476,7 +482,8 @@ LayerPtr make_zero_padding2d(const Json& cfg) {
   } else {
     throw bad();
   }
-  if (l->top < 0 || l->bottom < 0 || l->left < 0 || l->right < 0) throw bad();
+  for (int64_t v : {l->top, l->bottom, l->left, l->right})
+    if (v < 0 || v > kMaxNumel) throw bad();
   const std::string df = config_lower(cfg, "data_format", "channels_last");
   if (df != "channels_last")
     throw Error("layer '" + l->name + "' (ZeroPadding2D): data_format '" + df +

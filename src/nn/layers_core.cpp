@@ -13,7 +13,7 @@ namespace kn {
 namespace {
 Json null_json() { return Json(); }
 Json act_json(const Json& cfg) {
-  const Json& a = cfg.get("activation", Json("linear"));
+  const Json a = cfg.get("activation", Json("linear"));
   return a.is_string() ? a : Json("linear");
 }
 }  // namespace

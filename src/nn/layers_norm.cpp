@@ -229,7 +229,7 @@ class BatchNormalization : public Layer {
 LayerPtr make_batch_normalization(const Json& cfg) {
   auto l = std::make_shared<BatchNormalization>();
   apply_base_config(*l, cfg);
-  const Json& ax = cfg.get("axis", Json(-1));
+  const Json ax = cfg.get("axis", Json(-1));
   if (ax.is_array()) {
     if (ax.size() != 1)
       throw Error("layer '" + l->name + "' (BatchNormalization): only a single (last) axis is supported");

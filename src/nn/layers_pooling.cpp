@@ -25,7 +25,8 @@ std::vector<int64_t> pool_ints(const Json& cfg, const std::string& key, size_t n
     throw Error("layer '" + layer + "': " + e.what());
   }
   for (int64_t x : v)
-    if (x < 1) throw Error("layer '" + layer + "': " + key + " must be positive integers");
+    if (x < 1 || x > kMaxNumel)
+      throw Error("layer '" + layer + "': " + key + " must be positive integers below 2^36, got " + dims_text(v));
   return v;
 }
 

@@ -24,7 +24,8 @@ class Reshape : public Layer {
     int64_t known = 1, unknown = -1;
     for (size_t i = 0; i < target.size(); ++i) {
       if (target[i] == -1) unknown = static_cast<int64_t>(i);
-      else known *= target[i];
+      else if (!size_mul(known, target[i], &known))
+        throw Error("layer '" + name + "' (Reshape): target_shape " + dims(target) + " has more than 2^36 elements");
     }
     Shape out(target.begin(), target.end());
     bool ok;

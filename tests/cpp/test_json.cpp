@@ -11,6 +11,8 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "harness.h"
 #include "json.h"
@@ -311,6 +313,58 @@ TEST(checked_accessors) {
   CHECK(j.get("units", fb).as_int() == 64);
   CHECK(j.get("absent", fb).as_int() == 7);
   CHECK(j.get("n", fb).as_int() == 7);
+}
+
+// The dangling-reference bug (issue 8): `const Json& x = cfg.get(k, Json())`
+// used to bind to the fallback temporary, which died at the end of the
+// statement (ASan: stack-use-after-scope). The API now makes every such line
+// safe; these static_asserts stop anyone from turning it back into references.
+using JsonT = kn::Json;
+static_assert(!std::is_reference<decltype(std::declval<const JsonT&>().get("k", JsonT()))>::value,
+              "Json::get must return by value");
+static_assert(!std::is_reference<decltype(std::declval<JsonT>().as_string())>::value,
+              "as_string() on a temporary must return by value");
+static_assert(!std::is_reference<decltype(std::declval<JsonT>()["k"])>::value,
+              "operator[](key) on a temporary must return by value");
+static_assert(!std::is_reference<decltype(std::declval<JsonT>()[size_t(0)])>::value,
+              "operator[](index) on a temporary must return by value");
+static_assert(!std::is_reference<decltype(std::declval<JsonT>().elements())>::value,
+              "elements() on a temporary must return by value");
+static_assert(!std::is_reference<decltype(std::declval<JsonT>().items())>::value,
+              "items() on a temporary must return by value");
+static_assert(std::is_reference<decltype(std::declval<const JsonT&>()["k"])>::value,
+              "operator[](key) on an lvalue still returns a reference (no copies)");
+
+// Overwrites the stack region a dead temporary would have used.
+static std::string churn() {
+  Json a = Json::parse("{\"x\": \"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\"}");
+  return a["x"].as_string();
+}
+
+TEST(get_results_bound_to_references_stay_alive) {
+  Json cfg = Json::parse("{\"units\": 64, \"layers\": [{\"n\": 1}, {\"n\": 2}], \"name\": null}");
+  const Json& missing = cfg.get("absent", Json("linear_activation_fallback_string"));
+  const Json& present = cfg.get("units", Json());
+  const Json& null_key = cfg.get("name", Json("dense_1_fallback_name_long_enough"));
+  const std::string& s = cfg.get("absent", Json("a_string_longer_than_sso_buffer")).as_string();
+  const Json& sub = cfg.get("layers", Json())[1];
+  std::string noise = churn();
+  CHECK(missing.as_string() == "linear_activation_fallback_string");
+  CHECK(present.as_int() == 64);
+  CHECK(null_key.as_string() == "dense_1_fallback_name_long_enough");
+  CHECK(s == "a_string_longer_than_sso_buffer");
+  CHECK(sub["n"].as_int() == 2);
+  CHECK(noise.size() == 48);
+  // Range-for over elements() of a temporary: the vector is kept alive.
+  int64_t sum = 0;
+  for (const Json& e : cfg.get("layers", Json()).elements()) sum += e["n"].as_int();
+  CHECK(sum == 3);
+  int keys = 0;
+  for (const auto& kv : Json::parse("{\"a\": 1, \"b\": 2}").items()) keys += kv.first.size() == 1;
+  CHECK(keys == 2);
+  // get() on a non-object still names the key.
+  CHECK_THROWS(Json(3).get("units", Json()), "getting key \"units\"");
+  CHECK(Json().get("units", Json(5)).as_int() == 5);  // null acts as an empty object
 }
 
 // ------------------------------------------------------------ building
