@@ -135,3 +135,49 @@ layer_lstm <- function(object, units, activation = "tanh", recurrent_activation 
                         input_shape, batch_input_shape, batch_size, weights)
   set_trainable_arg(layer, trainable)
 }
+
+#' Gated Recurrent Unit (Cho et al. 2014)
+#'
+#' Keras 2.2's GRU with `reset_after = FALSE`: blocks `z, r, h` along the
+#' columns of `kernel (features, 3 * units)`, `recurrent_kernel (units, 3 *
+#' units)` and `bias (3 * units)`; `z = ra(z_z)`, `r = ra(z_r)`,
+#' `hh = activation(x[t] %*% W_h + (r * h[t-1]) %*% U_h + b_h)`,
+#' `h[t] = z * h[t-1] + (1 - z) * hh`.
+#'
+#' @inheritParams layer_lstm
+#' @param reset_after Must be `FALSE` (Keras 2.2's default); `TRUE` is not
+#'   supported yet.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_gru(units = 8, input_shape = c(10, 3))
+#' @export
+layer_gru <- function(object, units, activation = "tanh", recurrent_activation = "hard_sigmoid",
+                      use_bias = TRUE, return_sequences = FALSE, return_state = FALSE,
+                      go_backwards = FALSE, stateful = FALSE, unroll = FALSE, reset_after = FALSE,
+                      kernel_initializer = "glorot_uniform",
+                      recurrent_initializer = "orthogonal", bias_initializer = "zeros",
+                      kernel_regularizer = NULL, recurrent_regularizer = NULL,
+                      bias_regularizer = NULL, activity_regularizer = NULL,
+                      kernel_constraint = NULL, recurrent_constraint = NULL,
+                      bias_constraint = NULL, dropout = 0, recurrent_dropout = 0,
+                      implementation = 1L, input_shape = NULL, batch_input_shape = NULL,
+                      batch_size = NULL, dtype = NULL, name = NULL, trainable = NULL,
+                      weights = NULL) {
+  if (missing(units)) stop("layer_gru(): `units` is required", call. = FALSE)
+  cfg <- rnn_common_config("layer_gru", units, activation, use_bias, return_sequences,
+    return_state, go_backwards, stateful, unroll, kernel_initializer, recurrent_initializer,
+    bias_initializer, dropout, recurrent_dropout,
+    list(kernel_regularizer = kernel_regularizer, recurrent_regularizer = recurrent_regularizer,
+         bias_regularizer = bias_regularizer, activity_regularizer = activity_regularizer,
+         kernel_constraint = kernel_constraint, recurrent_constraint = recurrent_constraint,
+         bias_constraint = bias_constraint))
+  if (!isFALSE(reset_after))
+    stop("layer_gru(): reset_after = TRUE is not supported yet", call. = FALSE)
+  if (!implementation %in% c(1, 2))
+    stop("layer_gru(): `implementation` must be 1 or 2", call. = FALSE)
+  cfg <- c(cfg, list(recurrent_activation = recurrent_activation %||% "linear",
+                     implementation = as.integer(implementation), reset_after = FALSE))
+  layer <- create_layer("GRU", if (missing(object)) NULL else object, c(list(name = name), cfg),
+                        input_shape, batch_input_shape, batch_size, weights)
+  set_trainable_arg(layer, trainable)
+}

@@ -1,4 +1,4 @@
-// Recurrent layers (Keras 2.2 equations and weight layouts): SimpleRNN, LSTM.
+// Recurrent layers (Keras 2.2 equations and weight layouts): SimpleRNN, LSTM, GRU.
 // Input (N, T, in). The inputs of all steps are projected with one GEMM,
 // xp = x (T*N, in) * kernel (in, G*u) + bias, then the steps run in order
 // (reversed for go_backwards), each adding h_prev (N, u) * recurrent_kernel
@@ -130,10 +130,7 @@ class RecurrentBase : public Layer {
     if (trainable) {
       // dW (in, G*u) += Xs^T (in, T*N) * DZ (T*N, G*u)
       sgemm(true, false, k, gu, T * N, 1.0f, xs.ptr(), k, dz.ptr(), gu, 1.0f, params[0].grad.ptr(), gu);
-      // dU (u, G*u) += H[0..T-2]^T (u, (T-1)*N) * DZ[1..T-1]; step 0 starts from h = 0
-      if (T > 1)
-        sgemm(true, false, units, gu, (T - 1) * N, 1.0f, sc.at(2).ptr(), units, dz.ptr() + N * gu, gu,
-              1.0f, params[1].grad.ptr(), gu);
+      recurrent_kernel_grad(sc, T, N);
       if (use_bias) {
         float* db = params[2].grad.ptr();      // (G*u)
         for (int64_t r = 0; r < T * N; ++r)
@@ -154,6 +151,14 @@ class RecurrentBase : public Layer {
         }
       }
     }
+  }
+
+  // dU (u, G*u) += H[0..T-2]^T (u, (T-1)*N) * DZ[1..T-1]; step 0 starts from h = 0.
+  virtual void recurrent_kernel_grad(Scratch& sc, int64_t T, int64_t N) {
+    const int64_t gu = gates * units;
+    if (T > 1)
+      sgemm(true, false, units, gu, (T - 1) * N, 1.0f, sc.at(2).ptr(), units, sc.at(4).ptr() + N * gu, gu,
+            1.0f, params[1].grad.ptr(), gu);
   }
 
   Json rnn_config() const {
@@ -374,5 +379,122 @@ LayerPtr make_lstm(const Json& cfg) {
   return l;
 }
 KN_REGISTER_LAYER(LSTM, make_lstm);
+
+// ---------------------------------------------------------------- GRU
+// Keras 2.2 (reset_after = FALSE), column blocks z, r, h:
+// z = ra(x Wz + bz + h_{t-1} Uz), r = ra(x Wr + br + h_{t-1} Ur),
+// hh = act(x Wh + bh + (r h_{t-1}) Uh), h_t = z h_{t-1} + (1 - z) hh.
+class GRU : public RecurrentBase {
+ public:
+  Activation rec_act = Activation::HardSigmoid;
+  int64_t implementation = 1;
+
+  std::string class_name() const override { return "GRU"; }
+
+  // Cell slot: 6 RH (T, N, u) = r * h_{t-1} (zero at step 0); 7 tmp (N, u).
+  void cell_forward(Scratch& sc, int64_t T, int64_t N) override {
+    const int64_t u = units, gu = 3 * u;
+    float* a = sc.at(1).ptr();                 // (T, N, 3u)
+    float* h = sc.at(2).ptr();                 // (T, N, u)
+    Tensor& rhT = sc.at(6);
+    rhT.resize({T, N, u});                     // (T, N, u)
+    const float* U = params[1].value.ptr();    // (u, 3u)
+    for (int64_t s = 0; s < T; ++s) {
+      float* z = a + s * N * gu;               // (N, 3u)
+      const float* hp = s > 0 ? h + (s - 1) * N * u : nullptr;  // (N, u)
+      float* rh = rhT.ptr() + s * N * u;       // (N, u)
+      if (hp) sgemm(false, false, N, 2 * u, u, 1.0f, hp, u, U, gu, 1.0f, z, gu);
+      for (int64_t n = 0; n < N; ++n) {
+        activation_forward(rec_act, z + n * gu, 1, u);      // z
+        activation_forward(rec_act, z + n * gu + u, 1, u);  // r
+        for (int64_t j = 0; j < u; ++j) rh[n * u + j] = hp ? z[n * gu + u + j] * hp[n * u + j] : 0.0f;
+      }
+      if (hp) sgemm(false, false, N, u, u, 1.0f, rh, u, U + 2 * u, gu, 1.0f, z + 2 * u, gu);
+      for (int64_t n = 0; n < N; ++n) {
+        float* zn = z + n * gu;
+        activation_forward(act, zn + 2 * u, 1, u);          // hh
+        for (int64_t j = 0; j < u; ++j)
+          h[(s * N + n) * u + j] = zn[j] * (hp ? hp[n * u + j] : 0.0f) + (1.0f - zn[j]) * zn[2 * u + j];
+      }
+    }
+  }
+
+  void cell_backward(Scratch& sc, int64_t T, int64_t N) override {
+    const int64_t u = units, gu = 3 * u;
+    const float* a = sc.at(1).ptr();           // (T, N, 3u) activated z, r, hh
+    const float* h = sc.at(2).ptr();           // (T, N, u)
+    float* dh = sc.at(3).ptr();                // (T, N, u)
+    float* dz = sc.at(4).ptr();                // (T, N, 3u)
+    Tensor& drh = sc.at(7);
+    drh.resize({N, u});                        // (N, u) dL/d(r h_{t-1})
+    const float* U = params[1].value.ptr();    // (u, 3u)
+    for (int64_t s = T - 1; s >= 0; --s) {
+      const float* g = a + s * N * gu;         // (N, 3u)
+      float* d = dz + s * N * gu;              // (N, 3u)
+      const float* dhs = dh + s * N * u;       // (N, u)
+      const float* hp = s > 0 ? h + (s - 1) * N * u : nullptr;
+      float* dhp = s > 0 ? dh + (s - 1) * N * u : nullptr;
+      for (int64_t n = 0; n < N; ++n) {
+        const float* gn = g + n * gu;
+        float* dn = d + n * gu;
+        for (int64_t j = 0; j < u; ++j) {
+          const float hpj = hp ? hp[n * u + j] : 0.0f, d1 = dhs[n * u + j];
+          dn[j] = d1 * (hpj - gn[2 * u + j]);         // dz (before ra')
+          dn[2 * u + j] = d1 * (1.0f - gn[j]);        // dhh (before act')
+          if (dhp) dhp[n * u + j] += d1 * gn[j];
+        }
+        activation_backward(act, gn + 2 * u, dn + 2 * u, dn + 2 * u, 1, u);
+      }
+      // d(r h) (N, u) = Dh (N, u) * Uh^T (u, u)
+      sgemm(false, true, N, u, u, 1.0f, d + 2 * u, gu, U + 2 * u, gu, 0.0f, drh.ptr(), u);
+      for (int64_t n = 0; n < N; ++n) {
+        const float* gn = g + n * gu;
+        float* dn = d + n * gu;
+        for (int64_t j = 0; j < u; ++j) {
+          const float hpj = hp ? hp[n * u + j] : 0.0f;
+          dn[u + j] = drh.data[n * u + j] * hpj;      // dr (before ra')
+          if (dhp) dhp[n * u + j] += drh.data[n * u + j] * gn[u + j];
+        }
+        activation_backward(rec_act, gn, dn, dn, 1, u);
+        activation_backward(rec_act, gn + u, dn + u, dn + u, 1, u);
+      }
+      // dh[s-1] (N, u) += D(z, r) (N, 2u) * U(z, r)^T (2u, u)
+      if (dhp) sgemm(false, true, N, u, 2 * u, 1.0f, d, gu, U, gu, 1.0f, dhp, u);
+    }
+  }
+
+  // dU(z, r) += H[0..T-2]^T D(z, r)[1..]; dUh += RH[1..]^T Dh[1..].
+  void recurrent_kernel_grad(Scratch& sc, int64_t T, int64_t N) override {
+    const int64_t u = units, gu = 3 * u;
+    if (T < 2) return;
+    const float* dz = sc.at(4).ptr() + N * gu;  // (T-1, N, 3u)
+    float* gU = params[1].grad.ptr();           // (u, 3u)
+    sgemm(true, false, u, 2 * u, (T - 1) * N, 1.0f, sc.at(2).ptr(), u, dz, gu, 1.0f, gU, gu);
+    sgemm(true, false, u, u, (T - 1) * N, 1.0f, sc.at(6).ptr() + N * u, u, dz + 2 * u, gu, 1.0f,
+          gU + 2 * u, gu);
+  }
+
+  Json config() const override {
+    Json c = rnn_config();
+    c.set("recurrent_activation", activation_name(rec_act));
+    c.set("implementation", implementation);
+    c.set("reset_after", false);
+    return c;
+  }
+};
+
+LayerPtr make_gru(const Json& cfg) {
+  auto l = std::make_shared<GRU>();
+  l->gates = 3;
+  apply_rnn_config(*l, cfg);
+  l->rec_act = act_of(cfg, "recurrent_activation", "hard_sigmoid");
+  l->implementation = cfg.get("implementation", Json(static_cast<int64_t>(1))).as_int();
+  if (l->implementation != 1 && l->implementation != 2)
+    throw Error("layer '" + l->name + "' (GRU): implementation must be 1 or 2");
+  if (cfg.get("reset_after", Json(false)).as_bool())
+    throw Error("layer '" + l->name + "' (GRU): reset_after = TRUE is not supported yet");
+  return l;
+}
+KN_REGISTER_LAYER(GRU, make_gru);
 
 }  // namespace kn

@@ -164,6 +164,9 @@ const std::vector<Case>& cases() {
     {"LSTM", R"({"name": "l", "units": 3, "recurrent_activation": "sigmoid"})", {{4, 2}}},
     {"LSTM", R"({"name": "l", "units": 2, "recurrent_activation": "sigmoid", "return_sequences": true, "go_backwards": true})", {{3, 3}}},
     {"LSTM", R"({"name": "l", "units": 2, "return_sequences": true})", {{3, 2}}},
+    {"GRU", R"({"name": "g", "units": 3, "recurrent_activation": "sigmoid"})", {{4, 2}}},
+    {"GRU", R"({"name": "g", "units": 2, "recurrent_activation": "sigmoid", "return_sequences": true, "go_backwards": true})", {{3, 3}}},
+    {"GRU", R"({"name": "g", "units": 2, "use_bias": false, "return_sequences": true})", {{3, 2}}},
     {"Embedding", R"({"name": "e", "input_dim": 5, "output_dim": 3})", {{4}}, false, 5},
     {"Embedding", R"({"name": "e", "input_dim": 9, "output_dim": 2, "input_length": 3})", {{3}}, false, 9},
   };
