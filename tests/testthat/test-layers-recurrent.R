@@ -189,3 +189,20 @@ test_that("embedding + LSTM learns whether a sequence contains token 3", {
   message(sprintf("embedding + LSTM 'contains 3' held-out accuracy: %.3f", acc))
   expect_gt(acc, 0.95)
 })
+
+test_that("functional sequence models count params as Keras and survive an HDF5 round trip", {
+  set.seed(26)
+  inp <- layer_input(shape = 5)
+  out <- inp %>% layer_embedding(input_dim = 7, output_dim = 3) %>%
+    layer_gru(units = 4, return_sequences = TRUE) %>% layer_lstm(units = 2) %>%
+    layer_dense(units = 1)
+  m <- keras_model(inp, out)
+  # Keras: embedding 7*3; GRU 3*(3*4 + 4*4 + 4); LSTM 4*(4*2 + 2*2 + 2); dense 2 + 1
+  expect_equal(count_params(m), 21 + 96 + 56 + 3)
+  x <- matrix(sample(0:6, 10, TRUE), 2)
+  f <- tempfile(fileext = ".h5")
+  on.exit(unlink(f))
+  save_model_hdf5(m, f)
+  m2 <- suppressWarnings(load_model_hdf5(f))
+  expect_equal(predict(m2, x), predict(m, x))
+})
