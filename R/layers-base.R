@@ -9,6 +9,8 @@ layer_module <- function(class_name) {
     GlobalAveragePooling2D = , MaxPooling1D = "pooling",
     BatchNormalization = "normalization",
     LeakyReLU = "advanced_activations",
+    Embedding = "embeddings",
+    SimpleRNN = , LSTM = , GRU = "recurrent",
     Concatenate = , Add = , Subtract = , Multiply = , Average = , Maximum = , Minimum = "merge",
     "core")
 }

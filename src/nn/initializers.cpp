@@ -1,5 +1,7 @@
 #include "initializers.h"
 
+#include <vector>
+
 #include <cmath>
 
 namespace kn {
@@ -44,9 +46,13 @@ Json initializer_config(const Json& v) {
     Json c = Json::object(); c.set("minval", -0.05); c.set("maxval", 0.05); c.set("seed", Json());
     return simple("RandomUniform", c);
   }
+  if (n == "orthogonal") {
+    Json c = Json::object(); c.set("gain", 1.0); c.set("seed", Json());
+    return simple("Orthogonal", c);
+  }
   throw Error("unknown initializer '" + n +
               "'; expected one of: glorot_uniform, glorot_normal, he_normal, he_uniform, "
-              "lecun_normal, lecun_uniform, zeros, ones, random_normal, random_uniform");
+              "lecun_normal, lecun_uniform, zeros, ones, random_normal, random_uniform, orthogonal");
 }
 
 void compute_fans(const Shape& s, int64_t& fan_in, int64_t& fan_out) {
@@ -95,6 +101,35 @@ void initialize(Tensor& t, const Json& config, int64_t fan_in, int64_t fan_out, 
       double sd = std::sqrt(scale) / 0.87962566103423978;
       for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(sd * rng.truncated_normal());
     }
+    return;
+  }
+  if (cls == "Orthogonal") {
+    // Keras: (rows = prod(shape[:-1]), cols = shape[-1]) normal matrix made
+    // orthonormal along its shorter side, times gain. Here by Gram-Schmidt
+    // (run twice for accuracy) on the rows or on the columns.
+    const double gain = c.get("gain", Json(1.0)).as_number();
+    const int64_t cols = t.shape.empty() ? 1 : t.shape.back(), rows = n / std::max<int64_t>(cols, 1);
+    const bool by_rows = rows < cols;          // orthonormal rows (rows, cols) or columns
+    const int64_t nv = by_rows ? rows : cols, len = by_rows ? cols : rows;
+    std::vector<double> v(static_cast<size_t>(nv * len));  // (nv, len): vector k at v[k*len]
+    for (auto& e : v) e = rng.normal();
+    for (int64_t k = 0; k < nv; ++k) {
+      double* a = &v[k * len];
+      for (int pass = 0; pass < 2; ++pass)
+        for (int64_t j = 0; j < k; ++j) {
+          const double* b = &v[j * len];
+          double d = 0;
+          for (int64_t i = 0; i < len; ++i) d += a[i] * b[i];
+          for (int64_t i = 0; i < len; ++i) a[i] -= d * b[i];
+        }
+      double nrm = 0;
+      for (int64_t i = 0; i < len; ++i) nrm += a[i] * a[i];
+      nrm = std::sqrt(nrm);
+      for (int64_t i = 0; i < len; ++i) a[i] /= nrm;
+    }
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t q = 0; q < cols; ++q)
+        p[r * cols + q] = static_cast<float>(gain * (by_rows ? v[r * len + q] : v[q * len + r]));
     return;
   }
   if (cls == "GlorotUniform" || cls == "GlorotNormal" || cls == "HeNormal" || cls == "HeUniform" ||

@@ -19,6 +19,7 @@ struct Case {
   std::string config;          // JSON
   std::vector<Shape> inputs;   // per-sample shapes
   bool training = false;
+  int64_t index_range = 0;     // > 0: inputs are integer indices in [0, index_range), no input gradient
 };
 
 // Inputs kept away from kinks and ties: a shuffled grid +-(0.2 + 0.03 k), so
@@ -59,7 +60,12 @@ int check_case(const Case& c) {
     Shape full = s;
     full.insert(full.begin(), n);
     xs.emplace_back(full);
-    fill_inputs(xs.back(), rng);
+    if (c.index_range > 0) {
+      for (int64_t i = 0; i < xs.back().size(); ++i)
+        xs.back().data[i] = static_cast<float>((i * 7 + 3) % c.index_range);  // repeats rows
+    } else {
+      fill_inputs(xs.back(), rng);
+    }
   }
   for (auto& p : l->params) fill_inputs(p.value, rng);  // nudge params too (e.g. BN gamma)
   Shape ofull = os;
@@ -99,8 +105,13 @@ int check_case(const Case& c) {
       ++bad;
     }
   };
-  for (size_t k = 0; k < xs.size(); ++k)
+  for (size_t k = 0; k < xs.size(); ++k) {
+    if (c.index_range > 0) {  // index inputs: no gradient flows back
+      for (float v : dxs[k].data) if (v != 0.0f) ++bad;
+      continue;
+    }
     for (int64_t i = 0; i < xs[k].size(); ++i) compare("input", xs[k].data[i], dxs[k].data[i]);
+  }
   for (auto& p : l->params) {
     if (!p.trainable) continue;
     for (int64_t i = 0; i < p.value.size(); ++i) compare(p.name.c_str(), p.value.data[i], p.grad.data[i]);
@@ -147,6 +158,17 @@ const std::vector<Case>& cases() {
     {"Average", R"({"name": "m"})", {{4}, {4}}},
     {"Maximum", R"({"name": "m"})", {{4}, {4}}},
     {"Minimum", R"({"name": "m"})", {{4}, {4}}},
+    {"SimpleRNN", R"({"name": "r", "units": 3})", {{4, 2}}},
+    {"SimpleRNN", R"({"name": "r", "units": 2, "return_sequences": true, "go_backwards": true})", {{3, 3}}},
+    {"SimpleRNN", R"({"name": "r", "units": 3, "activation": "sigmoid", "use_bias": false, "return_sequences": true})", {{1, 2}}},
+    {"LSTM", R"({"name": "l", "units": 3, "recurrent_activation": "sigmoid"})", {{4, 2}}},
+    {"LSTM", R"({"name": "l", "units": 2, "recurrent_activation": "sigmoid", "return_sequences": true, "go_backwards": true})", {{3, 3}}},
+    {"LSTM", R"({"name": "l", "units": 2, "return_sequences": true})", {{3, 2}}},
+    {"GRU", R"({"name": "g", "units": 3, "recurrent_activation": "sigmoid"})", {{4, 2}}},
+    {"GRU", R"({"name": "g", "units": 2, "recurrent_activation": "sigmoid", "return_sequences": true, "go_backwards": true})", {{3, 3}}},
+    {"GRU", R"({"name": "g", "units": 2, "use_bias": false, "return_sequences": true})", {{3, 2}}},
+    {"Embedding", R"({"name": "e", "input_dim": 5, "output_dim": 3})", {{4}}, false, 5},
+    {"Embedding", R"({"name": "e", "input_dim": 9, "output_dim": 2, "input_length": 3})", {{3}}, false, 9},
   };
   return c;
 }
