@@ -66,6 +66,9 @@ k_batch_get_value <- function(ops) lapply(ops, k_get_value)
 #' @rdname backend_values
 #' @export
 k_set_value.default <- function(x, value) {
+  if (!is_tensor(x) || !isTRUE(.subset2(x, "variable")))
+    stop("k_set_value(): `x` must be a variable (from k_variable()) or model$optimizer$lr, not ",
+         if (is_tensor(x)) "a constant tensor" else class(x)[1], call. = FALSE)
   x <- check_eager(x, "k_set_value")
   v <- eager_from_r(value, dtype = x$env$dtype)
   if (!identical(as.integer(v$env$shape), as.integer(x$env$shape)))

@@ -81,12 +81,12 @@ callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, pa
                                           min_lr = 0) {
   mode <- match.arg(mode)
   check_monitor(monitor, "callback_reduce_lr_on_plateau")
-  check_number(factor, "factor", "callback_reduce_lr_on_plateau", 0)
+  check_cb_number(factor, "factor", "callback_reduce_lr_on_plateau", 0)
   if (factor >= 1) stop("callback_reduce_lr_on_plateau(): ReduceLROnPlateau does not support a factor >= 1.0.", call. = FALSE)
-  check_number(patience, "patience", "callback_reduce_lr_on_plateau", 0, integer = TRUE)
-  check_number(cooldown, "cooldown", "callback_reduce_lr_on_plateau", 0, integer = TRUE)
-  check_number(min_lr, "min_lr", "callback_reduce_lr_on_plateau", 0)
-  check_number(min_delta, "min_delta", "callback_reduce_lr_on_plateau")
+  check_cb_number(patience, "patience", "callback_reduce_lr_on_plateau", 0, integer = TRUE)
+  check_cb_number(cooldown, "cooldown", "callback_reduce_lr_on_plateau", 0, integer = TRUE)
+  check_cb_number(min_lr, "min_lr", "callback_reduce_lr_on_plateau", 0)
+  check_cb_number(min_delta, "min_delta", "callback_reduce_lr_on_plateau")
   ReduceLROnPlateau$new(monitor, factor, patience, as.integer(verbose), mode, min_delta, cooldown, min_lr)
 }
 

@@ -1,5 +1,7 @@
 #include "layer.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -67,6 +69,15 @@ void apply_base_config(Layer& layer, const Json& config) {
       layer.batch_input_shape.push_back(b[i].as_int());
     }
   }
+}
+
+int64_t config_count(const Json& config, const std::string& key, const std::string& layer) {
+  const Json v = config.get(key, Json());
+  const double d = v.is_number() ? v.as_number() : -1;
+  if (!(d >= 1 && d <= static_cast<double>(kMaxNumel) && d == std::floor(d)))
+    throw Error("layer '" + layer + "': '" + key + "' must be a whole number in [1, 2^36], got " +
+                (v.is_null() ? std::string("nothing") : v.dump()));
+  return static_cast<int64_t>(d);
 }
 
 std::vector<int64_t> config_ints(const Json& config, const std::string& key, size_t n) {

@@ -180,7 +180,7 @@ bad_cases <- list(
   case("layer_dense", "object a string", layer_dense("model", units = 2), "object"),
   case("layer_dense", "name a number", layer_dense(units = 2, name = 3, input_shape = 4), "`name`"),
   case("layer_dense", "input 10^6 x units 10^6 (10^12 weights)", keras_model_sequential() %>% layer_dense(units = 1e6, input_shape = 1e6),
-       "(too many|too large|parameters|weights|exceed)", owner = "H2", risky = TRUE),
+       "dense.*(too many|too large|parameters|weights|exceed|more than 2\\^36)", owner = "H2", risky = TRUE),
   case("layer_dropout", "rate 1.5", layer_dropout(rate = 1.5, input_shape = 4), "`rate`"),
   case("layer_dropout", "rate negative", layer_dropout(rate = -0.1, input_shape = 4), "`rate`"),
   case("layer_dropout", "rate NA", layer_dropout(rate = NA, input_shape = 4), "`rate`"),

@@ -128,7 +128,7 @@ test_that("a generator returning the wrong thing is an error naming the step and
   failing <- function() { k <<- k + 1; if (k == 4) stop("disk gone"); list(d$x[1:8, ], d$y[1:8, ]) }
   expect_error(fit_generator(m, failing, steps_per_epoch = 6, verbose = 0), "generator step 4: the generator failed: disk gone")
   expect_error(fit_generator(m, "gen", steps_per_epoch = 1, verbose = 0), "must be a function")
-  expect_error(fit_generator(m, failing, steps_per_epoch = 1, workers = 0, verbose = 0), "`workers` must be a number >= 1")
+  expect_error(fit_generator(m, failing, steps_per_epoch = 1, workers = 0, verbose = 0), "`workers` must be a whole number >= 1")
   # the model is still usable after the errors
   h <- m %>% fit_generator(seq_generator(d$x, d$y, 16), steps_per_epoch = 2, verbose = 0)
   expect_true(is.finite(h$metrics$loss))
