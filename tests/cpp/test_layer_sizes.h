@@ -50,6 +50,8 @@ struct SizeCase {
   int fd_points = 3;           // finite-difference points per input and per parameter
   bool fd_params = true;       // false for ReLU layers: a parameter step moves every
                                // pre-activation of the batch, so some cross the kink
+  int64_t index_range = 0;     // > 0: inputs are integer indices in [0, index_range)
+                               // (Embedding): no finite differences on them
   std::vector<int64_t> batches = {1, 7, 128, 1000};
 };
 
@@ -154,7 +156,9 @@ inline int run_case(const SizeCase& c, int64_t N, uint64_t seed, double rtol = 1
     Shape full = s;
     full.insert(full.begin(), N);
     xs.emplace_back(full);
-    for (auto& v : xs.back().data) v = static_cast<float>(rng.uniform() * 2 - 1);
+    for (auto& v : xs.back().data)
+      v = c.index_range > 0 ? static_cast<float>(std::min(c.index_range - 1, static_cast<int64_t>(rng.uniform() * c.index_range)))
+                            : static_cast<float>(rng.uniform() * 2 - 1);
   }
   for (auto& p : l->params) {  // gamma / variances positive, the rest around 0
     const bool pos = p.name == "gamma" || p.name == "moving_variance";
@@ -163,7 +167,7 @@ inline int run_case(const SizeCase& c, int64_t N, uint64_t seed, double rtol = 1
   const double eps = 2e-3;
   // Finite-difference points, chosen (and separated) before anything runs.
   std::vector<std::pair<size_t, int64_t>> fd_in;
-  for (size_t k = 0; k < xs.size(); ++k)
+  for (size_t k = 0; k < xs.size() && c.index_range == 0; ++k)
     for (int q = 0; q < c.fd_points; ++q) {
       const int64_t i = q == 0 ? xs[k].size() - 1 : static_cast<int64_t>(rng.below(xs[k].size()));
       if (c.kinks && !separate(xs, k, i, N, 3 * eps)) { std::printf("  no gap for an FD point\n"); continue; }

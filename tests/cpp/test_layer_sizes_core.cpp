@@ -1,11 +1,14 @@
 // Real sizes for the non-spatial layers (issue 8): Dense, Dropout, Activation,
-// Flatten, Reshape, BatchNormalization, LeakyReLU and the merge layers, forward
-// and backward at batch sizes 1, 7, 128 and 1000 against naive loops written
-// here, plus finite differences (runner in test_layer_sizes.h). The spatial
-// layers are in test_layer_sizes.cpp; together the two files cover the registry.
+// Flatten, Reshape, BatchNormalization, LeakyReLU, the merge layers and
+// Embedding, forward and backward at batch sizes 1, 7, 128 and 1000 against
+// naive loops written here, plus finite differences (runner in
+// test_layer_sizes.h). The spatial layers are in test_layer_sizes.cpp, the
+// recurrent ones in test_layer_sizes_seq.cpp (cases in test_layer_sizes_seq.h);
+// the coverage test below checks that together they cover the registry.
 #include <set>
 
 #include "test_layer_sizes.h"
+#include "test_layer_sizes_seq.h"
 
 using namespace kn;
 using ls::RefIn;
@@ -276,6 +279,35 @@ SizeCase concat_case(int keras_axis, std::vector<Shape> ins) {
   return c;
 }
 
+// ---------------------------------------------------------------- Embedding
+// y[..., d] = E[x[...], d]; dE[r, d] = sum of dout over the positions holding
+// index r; the indices get no gradient (dx = 0).
+SizeCase embedding_case(int64_t input_dim, int64_t output_dim, Shape in) {
+  const std::string cfg = "{\"name\": \"e\", \"input_dim\": " + std::to_string(input_dim) +
+                          ", \"output_dim\": " + std::to_string(output_dim) + "}";
+  SizeCase c = make("Embedding", cfg, {in}, [=](const RefIn& ri) {
+    const Tensor& x = ri.xs[0];                        // (N, ...) indices
+    const std::vector<float>& E = ri.params[0].data;   // (input_dim, output_dim)
+    const int64_t D = output_dim;
+    RefOut o;
+    o.y.assign(x.size() * D, 0);                       // (N, ..., D)
+    o.dx.assign(1, std::vector<double>(x.size(), 0));
+    o.dp.assign(1, std::vector<double>(E.size(), 0));
+    o.dp_scale = o.dp;
+    for (int64_t i = 0; i < x.size(); ++i) {
+      const int64_t r = static_cast<int64_t>(x.data[i]);
+      for (int64_t d = 0; d < D; ++d) {
+        o.y[i * D + d] = E[r * D + d];
+        o.dp[0][r * D + d] += ri.dout.data[i * D + d];
+        o.dp_scale[0][r * D + d] += std::fabs(ri.dout.data[i * D + d]);
+      }
+    }
+    return o;
+  });
+  c.index_range = input_dim;
+  return c;
+}
+
 const std::vector<SizeCase>& core_cases() {
   static const std::vector<SizeCase> c = [] {
     std::vector<SizeCase> v;
@@ -305,6 +337,8 @@ const std::vector<SizeCase>& core_cases() {
     v.push_back(concat_case(-1, {{5, 3}, {5, 4}, {5, 1}}));
     v.push_back(concat_case(1, {{2, 3}, {5, 3}}));
     v.push_back(concat_case(2, {{4, 3, 2}, {4, 1, 2}}));
+    v.push_back(embedding_case(11, 4, {5}));
+    v.push_back(embedding_case(3, 2, {4, 3}));
     return v;
   }();
   return c;
@@ -320,6 +354,7 @@ const std::set<std::string> kSpatial = {"Conv2D", "Conv1D", "ZeroPadding2D", "Ma
 TEST(every_registered_layer_has_a_size_case) {
   std::set<std::string> covered(kSpatial);
   for (auto& c : core_cases()) covered.insert(c.cls);
+  for (auto& c : ls::seq_cases()) covered.insert(c.cls);
   for (auto& name : registered_layers()) {
     if (!covered.count(name)) std::printf("  no real-size case for layer class %s\n", name.c_str());
     CHECK(covered.count(name) == 1);
