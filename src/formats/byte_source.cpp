@@ -137,13 +137,19 @@ std::unique_ptr<ByteSource> gunzip_if_gzip(std::unique_ptr<ByteSource> src, cons
 }
 
 uint64_t read_up_to(ByteSource& s, uint64_t n, std::vector<uint8_t>& out) {
-  const uint64_t chunk = 1u << 24;
   out.clear();
-  int64_t rem = s.remaining();
-  out.reserve(static_cast<size_t>(std::min<uint64_t>(n, rem >= 0 ? static_cast<uint64_t>(rem) : chunk)));
+  const int64_t rem = s.remaining();
+  if (rem >= 0) {  // size known: one read of what is really there
+    out.resize(static_cast<size_t>(std::min<uint64_t>(n, static_cast<uint64_t>(rem))));
+    size_t k = out.empty() ? 0 : s.read(reinterpret_cast<char*>(out.data()), out.size());
+    out.resize(k);
+    return k;
+  }
+  // size unknown (a compressed stream): grow geometrically from 64 KiB, so a
+  // false claim costs at most twice the data really present
   uint64_t got = 0;
   while (got < n) {
-    uint64_t want = std::min(chunk, n - got);
+    uint64_t want = std::min(n - got, std::max<uint64_t>(got, 1u << 16));
     out.resize(static_cast<size_t>(got + want));
     size_t k = s.read(reinterpret_cast<char*>(out.data() + got), static_cast<size_t>(want));
     got += k;

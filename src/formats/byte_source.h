@@ -73,8 +73,9 @@ class InflateSource : public ByteSource {
 // the gzip magic 1f 8b, else `src` itself. `gz` tells which.
 std::unique_ptr<ByteSource> gunzip_if_gzip(std::unique_ptr<ByteSource> src, const std::string& name, bool* gz = nullptr);
 
-// Reads up to n bytes into `out`, growing it as the data arrive (never
-// reserving more than the source is known to hold, or 16 MiB when unknown).
+// Reads up to n bytes into `out`: at most what the source is known to hold,
+// or, when its size is unknown, growing geometrically from 64 KiB as the data
+// arrive (so a false claim never sizes the buffer).
 // Returns the count read (< n only when the data end).
 uint64_t read_up_to(ByteSource& s, uint64_t n, std::vector<uint8_t>& out);
 
