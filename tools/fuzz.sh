@@ -47,10 +47,11 @@ for bin in _build/fuzz/fuzz_*; do
   set -e
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
+  slow_run=$(sed -n 's/^stat::slowest_unit_time_sec: *//p' "$log" | tail -1)
   # slowest input of the resulting corpus: libFuzzer times each file given by name
   slow=$(find "$work" -type f | head -n 20000 | xargs -r "$bin" -rss_limit_mb=2048 -timeout=1 2>&1 |
          sed -n 's/^Executed \(.*\) in \([0-9]*\) ms$/\2 \1/p' | sort -n | tail -1)
-  line="$name: rc=$rc execs=${execs:-?} peak_rss_mb=${rss:-?} corpus=$(ls "$work" | wc -l) slowest_ms=${slow:-?}"
+  line="$name: rc=$rc execs=${execs:-?} peak_rss_mb=${rss:-?} slowest_unit_s=${slow_run:-?} corpus=$(ls "$work" | wc -l) slowest_corpus_input_ms=${slow:-?}"
   echo "$line" | tee -a "$summary"
   if [ "$rc" -ne 0 ]; then
     fail=1
