@@ -19,13 +19,27 @@
 #include "json.h"
 #include "layer.h"
 
+// Every non-aligned form, so that allocation and release always pair up
+// (malloc/free underneath, still checked by AddressSanitizer).
+namespace {
+void* fuzz_alloc(size_t n) {
+  if (n > (size_t(1) << 29)) return nullptr;
+  return std::malloc(n ? n : 1);
+}
+}  // namespace
 void* operator new(size_t n) {
-  if (n > (size_t(1) << 29)) throw std::bad_alloc();
-  if (void* p = std::malloc(n ? n : 1)) return p;
+  if (void* p = fuzz_alloc(n)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](size_t n) { return operator new(n); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept { return fuzz_alloc(n); }
+void* operator new[](size_t n, const std::nothrow_t&) noexcept { return fuzz_alloc(n); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
