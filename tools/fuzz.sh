@@ -32,6 +32,9 @@ fail=0
 # -fno-sanitize-recover); leaks are findings too in these small programs.
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0"
+for s in /usr/lib/llvm-16/bin/llvm-symbolizer /usr/bin/llvm-symbolizer; do
+  [ -x "$s" ] && { export ASAN_SYMBOLIZER_PATH="$s"; break; }
+done
 for bin in _build/fuzz/fuzz_*; do
   [ -x "$bin" ] || continue
   name=$(basename "$bin" | sed 's/^fuzz_//')
