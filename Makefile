@@ -99,6 +99,11 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,_build/fuzz/%,$(wildcard tests/fuzz/
 _build/fuzz/obj/example.pb.o: _build/cpp/proto/example.pb.cc
 	@mkdir -p $(dir $@)
 	$(CXXFUZZ) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
+# The numeric kernels are not what the harnesses test, and instrumented they
+# take minutes to compile (gemm_kernels.cpp): plain -O2 for them.
+_build/fuzz/obj/kernels/%.o: src/kernels/%.cpp $(wildcard src/core/*.h src/kernels/*.h)
+	@mkdir -p $(dir $@)
+	$(shell command -v ccache) clang++-16 -std=c++17 -O2 -g $(ENGINE_INC) -c $< -o $@
 _build/fuzz/obj/%.o: src/%.cpp $(wildcard $(foreach d,$(ENGINE_DIRS),src/$(d)/*.h)) _build/cpp/proto/example.pb.cc
 	@mkdir -p $(dir $@)
 	$(CXXFUZZ) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
