@@ -89,6 +89,18 @@ cpp_tfrecord_read_examples <- function(path, compression, max) {
     .Call(`_kerasnative_cpp_tfrecord_read_examples`, path, compression, max)
 }
 
+cpp_read_idx <- function(path) {
+    .Call(`_kerasnative_cpp_read_idx`, path)
+}
+
+cpp_read_npy <- function(path, name) {
+    .Call(`_kerasnative_cpp_read_npy`, path, name)
+}
+
+cpp_read_npz <- function(path, members) {
+    .Call(`_kerasnative_cpp_read_npz`, path, members)
+}
+
 cpp_layer_new <- function(class_name, config_json) {
     .Call(`_kerasnative_cpp_layer_new`, class_name, config_json)
 }

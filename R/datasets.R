@@ -1,9 +1,11 @@
-# Dataset loaders: MNIST and Fashion-MNIST, read natively in R (no Python).
+# Dataset loaders: MNIST and Fashion-MNIST, read natively (no Python).
 #
 # Supported on-disk formats:
 #   * NumPy .npz archives (a zip of .npy files), as distributed by Keras
 #     ("mnist.npz": x_train.npy, y_train.npy, x_test.npy, y_test.npy);
 #   * IDX files (the original MNIST / Fashion-MNIST format), gzipped or plain.
+# The file formats are read in C++ (src/formats/idx.cpp, npy.cpp); every
+# dataset is checked (28 x 28 images, pixels 0-255, labels 0-9, counts).
 #
 # Options (all optional):
 #   kerasnative.offline           TRUE disables every download attempt.
@@ -96,227 +98,66 @@ find_idx_set <- function(dir, names = kn_idx_names) {
 }
 
 # ---------------------------------------------------------------------------
-# IDX reader
+# IDX / NPY / NPZ readers (C++: src/formats/idx.cpp, npy.cpp)
 # ---------------------------------------------------------------------------
+
+# Errors from the C++ readers name the file and byte offset themselves.
+kn_read_native <- function(expr) {
+  tryCatch(expr, error = function(e) stop(conditionMessage(e), call. = FALSE))
+}
 
 # Read a whole IDX file (gzipped or plain). Returns, for a 1-D file, a plain
 # vector; otherwise an array whose R indices equal the IDX (C-order) indices,
-# e.g. images x[i, r, c] = image i, row r, column c.
-read_idx <- function(file) {
-  if (!file.exists(file)) stop(sprintf("IDX file '%s' does not exist", file), call. = FALSE)
-  fail <- function(...) stop(sprintf("invalid IDX file '%s': %s", file, sprintf(...)), call. = FALSE)
-  con <- gzfile(file, "rb")  # transparently reads uncompressed files too
-  on.exit(close(con))
-  rd <- function(...) {
-    tryCatch(readBin(con, ...), error = function(e) fail("read error (%s)", conditionMessage(e)),
-             warning = function(w) fail("read error (%s)", conditionMessage(w)))
-  }
-
-  magic <- rd("raw", 4L)
-  if (length(magic) < 4L) fail("truncated header: %d of 4 magic bytes", length(magic))
-  if (magic[1] != 0 || magic[2] != 0) {
-    fail("bad magic number 0x%s (expected 0x0000TTDD: two zero bytes, type code, number of dimensions)",
-         paste(format(as.hexmode(as.integer(magic)), width = 2), collapse = ""))
-  }
-  type <- as.integer(magic[3])
-  ndim <- as.integer(magic[4])
-  types <- list(
-    "8"  = list(what = "raw", size = 1L, name = "unsigned byte"),
-    "9"  = list(what = "integer", size = 1L, name = "signed byte"),
-    "11" = list(what = "integer", size = 2L, name = "short"),
-    "12" = list(what = "integer", size = 4L, name = "int"),
-    "13" = list(what = "double", size = 4L, name = "float"),
-    "14" = list(what = "double", size = 8L, name = "double")
-  )
-  tp <- types[[as.character(type)]]
-  if (is.null(tp)) fail("unknown data type code 0x%02x in magic number (expected 08, 09, 0b, 0c, 0d or 0e)", type)
-  if (ndim < 1L) fail("number of dimensions is 0")
-
-  dims <- rd("integer", ndim, size = 4L, endian = "big")
-  if (length(dims) < ndim) fail("truncated header: %d of %d dimension sizes present", length(dims), ndim)
-  if (any(dims < 0L)) fail("negative dimension size in header (%s)", paste(dims, collapse = " x "))
-  n <- prod(as.numeric(dims))
-  if (n > .Machine$integer.max) fail("header declares %.0f elements, too many", n)
-
-  # Read in chunks so that a corrupt header cannot force one giant allocation.
-  chunk <- 2^24
-  parts <- list()
-  got <- 0
-  while (got < n) {
-    want <- min(chunk, n - got)
-    v <- if (tp$what == "raw") rd("raw", want)
-         else rd(tp$what, want, size = tp$size, signed = TRUE, endian = "big")
-    got <- got + length(v)
-    parts[[length(parts) + 1L]] <- v
-    if (length(v) < want) break
-  }
-  if (got < n) {
-    fail("truncated data: header declares %s = %.0f %s values but only %.0f are present",
-         paste(dims, collapse = " x "), n, tp$name, got)
-  }
-  if (length(rd("raw", 1L)) > 0L) {
-    fail("unexpected trailing bytes after the %.0f values declared by the header (%s)",
-         n, paste(dims, collapse = " x "))
-  }
-  v <- if (length(parts) == 1L) parts[[1L]] else do.call(c, parts)
-  if (tp$what == "raw") v <- as.integer(v)
-  c_order_array(v, dims)
-}
-
-# Turn data stored in C (row-major) order into an R array indexed like the
-# original: result[i1, i2, ..., ik] = element (i1, ..., ik) of the C array.
-c_order_array <- function(v, dims) {
-  k <- length(dims)
-  if (k <= 1L) return(as.vector(v))
-  aperm(array(v, dim = rev(dims)), k:1)
-}
-
-# ---------------------------------------------------------------------------
-# NPY / NPZ reader
-# ---------------------------------------------------------------------------
+# e.g. images x[i, r, c] = image i, row r, column c. Integer types give R
+# integers, float/double give doubles.
+read_idx <- function(file) kn_read_native(cpp_read_idx(path.expand(file)))
 
 # Read a NumPy .npy file. Supports format versions 1-3, little/big endian,
 # C and Fortran order, dtypes b1, i1, u1, i2, u2, i4, u4, i8, u8, f4, f8.
 # Integers of up to 4 bytes (except u4) give R integers; u4, i8, u8 give
 # doubles (i8/u8 exact up to 2^53). 1-D arrays are returned as plain vectors.
-read_npy <- function(file, name = file) {
-  fail <- function(...) stop(sprintf("invalid .npy file '%s': %s", name, sprintf(...)), call. = FALSE)
-  con <- file(file, "rb")
-  on.exit(close(con))
-  magic <- readBin(con, "raw", 6L)
-  if (length(magic) < 6L || !identical(magic, c(as.raw(0x93), charToRaw("NUMPY")))) {
-    fail("bad magic string (expected \\x93NUMPY)")
-  }
-  ver <- as.integer(readBin(con, "raw", 2L))
-  if (length(ver) < 2L) fail("truncated header (no version bytes)")
-  hlen <- if (ver[1] == 1L) {
-    readBin(con, "integer", 1L, size = 2L, signed = FALSE, endian = "little")
-  } else if (ver[1] %in% 2:3) {
-    readBin(con, "integer", 1L, size = 4L, endian = "little")
-  } else {
-    fail("unsupported format version %d.%d", ver[1], ver[2])
-  }
-  if (length(hlen) < 1L || hlen < 0L) fail("truncated header (no header length)")
-  hraw <- readBin(con, "raw", hlen)
-  if (length(hraw) < hlen) fail("truncated header: %d of %d header bytes present", length(hraw), hlen)
-  header <- rawToChar(hraw[hraw != as.raw(0)])
+read_npy <- function(file, name = file) kn_read_native(cpp_read_npy(path.expand(file), name))
 
-  field <- function(key, pattern) {
-    m <- regmatches(header, regexec(sprintf("['\"]%s['\"]\\s*:\\s*%s", key, pattern), header))[[1]]
-    if (length(m) < 2L) fail("header has no valid '%s' entry: %s", key, trimws(header))
-    m[[2]]
-  }
-  descr <- field("descr", "['\"]([^'\"]*)['\"]")
-  fortran <- field("fortran_order", "(True|False)") == "True"
-  shape_txt <- field("shape", "\\(([^)]*)\\)")
-  shape_parts <- trimws(strsplit(shape_txt, ",", fixed = TRUE)[[1]])
-  shape_parts <- sub("[lL]$", "", shape_parts[nzchar(shape_parts)])
-  shape <- suppressWarnings(as.numeric(shape_parts))
-  if (anyNA(shape) || any(shape < 0)) fail("bad shape (%s)", shape_txt)
-
-  dm <- regmatches(descr, regexec("^([<>|=]?)([biuf])([0-9]+)$", descr))[[1]]
-  if (length(dm) < 4L) fail("unsupported dtype '%s' (supported: b1, i1/2/4/8, u1/2/4/8, f4/8)", descr)
-  endian <- if (dm[2] == ">") "big" else if (dm[2] %in% c("<", "|")) "little" else .Platform$endian
-  kind <- dm[3]
-  size <- as.integer(dm[4])
-  ok_sizes <- switch(kind, b = 1L, i = c(1L, 2L, 4L, 8L), u = c(1L, 2L, 4L, 8L), f = c(4L, 8L))
-  if (!size %in% ok_sizes) fail("unsupported dtype '%s'", descr)
-
-  n <- prod(shape)  # prod(numeric(0)) == 1 for a scalar
-  if (n > .Machine$integer.max) fail("shape (%s) has too many elements", shape_txt)
-  short <- function(got) {
-    fail("truncated data: shape (%s) of dtype '%s' needs %.0f values but only %.0f are present",
-         shape_txt, descr, n, got)
-  }
-  v <- if (kind == "b" || (kind == "u" && size == 1L)) {
-    r <- readBin(con, "raw", n)
-    if (length(r) < n) short(length(r))
-    if (kind == "b") r != as.raw(0) else as.integer(r)
-  } else if (kind == "f") {
-    readBin(con, "double", n, size = size, endian = endian)
-  } else if (size <= 2L) {
-    readBin(con, "integer", n, size = size, signed = (kind == "i"), endian = endian)
-  } else if (size == 4L) {
-    x <- readBin(con, "integer", n, size = 4L, endian = endian)
-    if (kind == "u") { x <- as.numeric(x); x[x < 0] <- x[x < 0] + 2^32 }
-    x
-  } else {
-    # 8-byte integers: read as pairs of 32-bit words and combine as doubles.
-    w <- readBin(con, "integer", 2 * n, size = 4L, endian = endian)
-    if (length(w) < 2 * n) short(length(w) %/% 2)
-    w <- as.numeric(w)
-    idx <- seq_len(n) * 2
-    lo <- if (endian == "little") w[idx - 1] else w[idx]
-    hi <- if (endian == "little") w[idx] else w[idx - 1]
-    lo[lo < 0] <- lo[lo < 0] + 2^32
-    if (kind == "u") hi[hi < 0] <- hi[hi < 0] + 2^32
-    hi * 2^32 + lo
-  }
-  if (length(v) < n) short(length(v))
-  if (length(readBin(con, "raw", 1L)) > 0L) {
-    fail("unexpected trailing bytes after the %.0f values declared by shape (%s)", n, shape_txt)
-  }
-  if (length(shape) <= 1L) return(as.vector(v))
-  if (fortran) array(v, dim = shape) else c_order_array(v, shape)
-}
-
-# Read the named members of a .npz archive. Returns a named list of arrays.
-read_npz <- function(file, members) {
-  if (!file.exists(file)) stop(sprintf(".npz file '%s' does not exist", file), call. = FALSE)
-  listing <- tryCatch(utils::unzip(file, list = TRUE), error = function(e) NULL,
-                      warning = function(w) NULL)
-  if (is.null(listing)) {
-    stop(sprintf("invalid .npz file '%s': not a readable zip archive", file), call. = FALSE)
-  }
-  wanted <- paste0(members, ".npy")
-  missing <- setdiff(wanted, listing$Name)
-  if (length(missing)) {
-    stop(sprintf("invalid .npz file '%s': missing member(s) %s (archive holds: %s)", file,
-                 paste(missing, collapse = ", "),
-                 if (nrow(listing)) paste(listing$Name, collapse = ", ") else "nothing"),
-         call. = FALSE)
-  }
-  exdir <- tempfile("kn_npz_")
-  dir.create(exdir)
-  on.exit(unlink(exdir, recursive = TRUE), add = TRUE)
-  tryCatch(utils::unzip(file, files = wanted, exdir = exdir, junkpaths = TRUE),
-                    error = function(e) character(0), warning = function(w) character(0))
-  out <- lapply(seq_along(wanted), function(i) {
-    p <- file.path(exdir, wanted[[i]])
-    if (!file.exists(p)) {
-      stop(sprintf("invalid .npz file '%s': could not extract member %s", file, wanted[[i]]),
-           call. = FALSE)
-    }
-    read_npy(p, name = paste0(file, ":", wanted[[i]]))
-  })
-  names(out) <- members
-  out
-}
+# Read the named members of a .npz archive (zip of .npy files, stored or
+# deflated). Returns a named list of arrays.
+read_npz <- function(file, members) kn_read_native(cpp_read_npz(path.expand(file), members))
 
 # ---------------------------------------------------------------------------
 # Assembling the datasets
 # ---------------------------------------------------------------------------
 
-# Check and assemble list(train = list(x, y), test = list(x, y)).
-# `what` names the source for error messages.
+# Check and assemble list(train = list(x, y), test = list(x, y)): images must
+# be n x 28 x 28 with integer pixel values 0-255, labels integers 0-9, one per
+# image. `what` names the source for error messages.
 make_image_dataset <- function(x_train, y_train, x_test, y_test, what) {
+  fail <- function(...) stop(sprintf("%s: %s", what, sprintf(...)), call. = FALSE)
   check <- function(x, y, split) {
-    if (length(dim(x)) != 3L) {
-      stop(sprintf("%s: %s images should be a 3-D array (n x rows x cols), got dimensions %s",
-                   what, split, paste(if (is.null(dim(x))) length(x) else dim(x), collapse = " x ")),
-           call. = FALSE)
+    dx <- if (is.null(dim(x))) length(x) else dim(x)
+    if (length(dx) != 3L) {
+      fail("%s images should be a 3-D array (n x 28 x 28), got dimensions %s", split,
+           paste(dx, collapse = " x "))
+    }
+    if (dx[2] != 28L || dx[3] != 28L) {
+      fail("%s images should be 28 x 28 pixels, got %d x %d (array %s)", split, dx[2], dx[3],
+           paste(dx, collapse = " x "))
     }
     if (!is.null(dim(y)) && length(dim(y)) != 1L) {
-      stop(sprintf("%s: %s labels should be 1-D, got dimensions %s", what, split,
-                   paste(dim(y), collapse = " x ")), call. = FALSE)
+      fail("%s labels should be 1-D, got dimensions %s", split, paste(dim(y), collapse = " x "))
     }
-    if (dim(x)[1] != length(y)) {
-      stop(sprintf("%s: %d %s images but %d labels", what, dim(x)[1], split, length(y)),
-           call. = FALSE)
+    if (dx[1] != length(y)) fail("%d %s images but %d labels", dx[1], split, length(y))
+    if (!is.numeric(x) || (length(x) && (anyNA(x) || any(x != round(x)) || min(x) < 0 || max(x) > 255))) {
+      bad <- if (is.numeric(x)) which(is.na(x) | x != round(x) | x < 0 | x > 255)[1] else 1L
+      fail("%s pixel values should be integers 0 to 255, found %s", split,
+           if (is.numeric(x)) format(x[bad]) else typeof(x))
     }
-    if (is.double(x) && all(x == round(x))) storage.mode(x) <- "integer"
+    storage.mode(x) <- "integer"
     y <- as.vector(y)
-    if (is.double(y) && all(y == round(y))) y <- as.integer(y)
+    bad <- if (is.numeric(y)) which(is.na(y) | y != round(y) | y < 0 | y > 9) else 1L
+    if (length(bad)) {
+      fail("%s labels should be integers 0 to 9, found %s (label %d)", split,
+           if (is.numeric(y)) format(y[bad[1]]) else typeof(y), bad[1])
+    }
+    storage.mode(y) <- "integer"
     list(x = x, y = y)
   }
   list(train = check(x_train, y_train, "training"), test = check(x_test, y_test, "test"))
@@ -353,8 +194,11 @@ load_mnist_npz <- function(file) {
 #'     package: the first 5,000 training and first 1,000 test digits. To use the
 #'     full set offline, put `mnist.npz` or the IDX files in the cache directory.
 #' }
-#' Everything is read natively in R (no Python). A file that is present but
-#' invalid (bad magic number, truncated, inconsistent sizes) is an error.
+#' Everything is read natively (no Python). A file that is present but
+#' invalid (bad magic number, truncated, inconsistent sizes) is an error naming
+#' the file and byte offset, and so is a dataset that is not MNIST-shaped
+#' (images other than 28 x 28, pixels outside 0-255, labels outside 0-9, or
+#' image and label counts that differ).
 #'
 #' @param path Name of the `.npz` file, relative to the cache directory
 #'   (or an absolute path).

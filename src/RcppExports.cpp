@@ -294,6 +294,41 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_read_idx
+SEXP cpp_read_idx(std::string path);
+RcppExport SEXP _kerasnative_cpp_read_idx(SEXP pathSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_read_idx(path));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_read_npy
+SEXP cpp_read_npy(std::string path, std::string name);
+RcppExport SEXP _kerasnative_cpp_read_npy(SEXP pathSEXP, SEXP nameSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    Rcpp::traits::input_parameter< std::string >::type name(nameSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_read_npy(path, name));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_read_npz
+List cpp_read_npz(std::string path, std::vector<std::string> members);
+RcppExport SEXP _kerasnative_cpp_read_npz(SEXP pathSEXP, SEXP membersSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    Rcpp::traits::input_parameter< std::vector<std::string> >::type members(membersSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_read_npz(path, members));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_layer_new
 SEXP cpp_layer_new(std::string class_name, std::string config_json);
 RcppExport SEXP _kerasnative_cpp_layer_new(SEXP class_nameSEXP, SEXP config_jsonSEXP) {
@@ -1129,6 +1164,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_tfrecord_writer_close", (DL_FUNC) &_kerasnative_cpp_tfrecord_writer_close, 1},
     {"_kerasnative_cpp_tfrecord_writer_abort", (DL_FUNC) &_kerasnative_cpp_tfrecord_writer_abort, 1},
     {"_kerasnative_cpp_tfrecord_read_examples", (DL_FUNC) &_kerasnative_cpp_tfrecord_read_examples, 3},
+    {"_kerasnative_cpp_read_idx", (DL_FUNC) &_kerasnative_cpp_read_idx, 1},
+    {"_kerasnative_cpp_read_npy", (DL_FUNC) &_kerasnative_cpp_read_npy, 2},
+    {"_kerasnative_cpp_read_npz", (DL_FUNC) &_kerasnative_cpp_read_npz, 2},
     {"_kerasnative_cpp_layer_new", (DL_FUNC) &_kerasnative_cpp_layer_new, 2},
     {"_kerasnative_cpp_layer_class", (DL_FUNC) &_kerasnative_cpp_layer_class, 1},
     {"_kerasnative_cpp_layer_name", (DL_FUNC) &_kerasnative_cpp_layer_name, 1},

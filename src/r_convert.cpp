@@ -108,6 +108,60 @@ Rcpp::IntegerVector shape_to_r(const kn::Shape& s) {
   return v;
 }
 
+namespace {
+// Fill R's column-major `out` from `src` (row-major unless fortran): walk R
+// positions in order and keep the matching source offset.
+template <class Out, class In>
+void fill_r_order(const kn::Shape& d, bool fortran, Out* out, const In* src, int64_t n) {
+  const size_t k = d.size();
+  if (fortran || k <= 1) {
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(src[i]);
+    return;
+  }
+  std::vector<int64_t> stride(k, 1), pos(k, 0);  // row-major strides of the source
+  for (size_t j = k - 1; j-- > 0;) stride[j] = stride[j + 1] * d[j + 1];
+  int64_t off = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = static_cast<Out>(src[off]);
+    for (size_t j = 0; j < k; ++j) {  // increment the R-order counter (first index fastest)
+      if (++pos[j] < d[j]) { off += stride[j]; break; }
+      off -= stride[j] * (d[j] - 1);
+      pos[j] = 0;
+    }
+  }
+}
+}  // namespace
+
+SEXP num_array_to_r(const kn::NumArray& a) {
+  const int64_t n = a.numel();
+  SEXP out;
+  switch (a.kind) {
+    case kn::NumArray::U8:
+      out = PROTECT(Rf_allocVector(INTSXP, n));
+      fill_r_order(a.shape, a.fortran_order, INTEGER(out), a.u8.data(), n);
+      break;
+    case kn::NumArray::Bool:
+      out = PROTECT(Rf_allocVector(LGLSXP, n));
+      fill_r_order(a.shape, a.fortran_order, LOGICAL(out), a.u8.data(), n);
+      break;
+    case kn::NumArray::I32:
+      out = PROTECT(Rf_allocVector(INTSXP, n));
+      fill_r_order(a.shape, a.fortran_order, INTEGER(out), a.i32.data(), n);
+      break;
+    default:
+      out = PROTECT(Rf_allocVector(REALSXP, n));
+      fill_r_order(a.shape, a.fortran_order, REAL(out), a.f64.data(), n);
+  }
+  if (a.shape.size() > 1) {
+    SEXP dim = PROTECT(Rf_allocVector(INTSXP, a.shape.size()));
+    for (size_t j = 0; j < a.shape.size(); ++j) INTEGER(dim)[j] = static_cast<int>(a.shape[j]);
+    Rf_setAttrib(out, R_DimSymbol, dim);
+    UNPROTECT(1);
+  }
+  UNPROTECT(1);
+  return out;
+}
+
 kn::Json json_from_r(SEXP text) {
   return kn::Json::parse(Rcpp::as<std::string>(text));
 }

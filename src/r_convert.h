@@ -3,6 +3,7 @@
 #include <Rcpp.h>
 
 #include "json.h"
+#include "num_array.h"
 #include "tensor.h"
 
 namespace knr {
@@ -16,6 +17,11 @@ SEXP tensor_to_r(const kn::Tensor& t, bool drop_1d = false);
 // R integer/double vector -> Shape
 kn::Shape shape_from_r(SEXP s);
 Rcpp::IntegerVector shape_to_r(const kn::Shape& s);
+
+// Array read from a data file -> R vector (1-D, scalar) or array with the same
+// index meaning: x[i, j, k] in R == element (i, j, k) of the file's array.
+// U8/I32 -> integer, Bool -> logical, F64 -> double.
+SEXP num_array_to_r(const kn::NumArray& a);
 
 // JSON text <-> kn::Json (R side uses jsonlite).
 kn::Json json_from_r(SEXP text);

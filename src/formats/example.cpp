@@ -514,7 +514,7 @@ void ExampleSpecParser::parse(std::string_view record) {
   walk_example(p, end, [&](std::string_view key, const u8* eb, const u8* ee) {
     for (size_t i = 0; i < ns; ++i) {
       const std::string& k = specs_[i].key;
-      if (k.size() != key.size() || std::memcmp(k.data(), key.data(), k.size()) != 0) continue;
+      if (std::string_view(k) != key) continue;  // (no memcmp: an absent key has a null data())
       FeatureValues& v = values_[i];
       v.present = true;  // a repeated key replaces the earlier entry
       v.kind = Feature::None;

@@ -298,6 +298,80 @@ test_that("dataset_mnist reads an .npz archive (C and Fortran order members)", {
   expect_error(dataset_mnist("mismatch.npz"), "mismatch.npz.*2 test images but 5 labels")
 })
 
+test_that("read_idx checks header claims against the real file size", {
+  tmp <- tempfile("claims_")
+  dir.create(tmp)
+  on.exit(unlink(tmp, recursive = TRUE))
+  # 10^9 images of 28 x 28 in a 16-byte file: refused, nothing allocated
+  f <- file.path(tmp, "billion")
+  con <- file(f, "wb")
+  writeBin(as.raw(c(0, 0, 8, 3)), con)
+  writeBin(as.integer(c(1e9, 28, 28)), con, size = 4L, endian = "big")
+  close(con)
+  expect_error(read_idx(f), "billion.*1000000000 x 28 x 28 values, more than the 2147483647.*byte offset 4")
+  # 2,000,000 x 28 x 28 fits an R array, but the file holds 3 images
+  f <- file.path(tmp, "two-million")
+  write_idx_u8(f, c(2e6, 28, 28), rep(1, 3 * 784))
+  expect_error(read_idx(f), paste0("two-million.*2000000 x 28 x 28 = 1568000000 unsigned byte values ",
+                                   "but only 2352 are present \\(at byte offset 2368\\)"))
+  f <- file.path(tmp, "two-million.gz")
+  write_idx_u8(f, c(2e6, 28, 28), rep(1, 3 * 784), gz = TRUE)
+  expect_error(read_idx(f), "two-million.gz.*only 2352 are present \\(at byte offset 2368\\)")
+  # a corrupt gzip stream
+  f <- file.path(tmp, "corrupt.gz")
+  write_idx_u8(f, c(5, 28, 28), rep(c(3, 200), 5 * 392), gz = TRUE)
+  b <- readBin(f, "raw", file.size(f))
+  writeBin(b[1:(length(b) - 20)], f)
+  expect_error(read_idx(f), "invalid IDX file '.*corrupt.gz': truncated compressed data")
+  expect_error(read_idx(tmp), "is a directory")
+})
+
+test_that("dataset_mnist rejects caches that are not MNIST-shaped", {
+  cache <- local_keras_home()
+  # 2 x 2 images instead of 28 x 28
+  write_idx_u8(file.path(cache, "train-images-idx3-ubyte"), c(3, 2, 2), 1:12)
+  write_idx_u8(file.path(cache, "train-labels-idx1-ubyte"), 3, c(1, 2, 3))
+  write_idx_u8(file.path(cache, "t10k-images-idx3-ubyte"), c(1, 2, 2), 1:4)
+  write_idx_u8(file.path(cache, "t10k-labels-idx1-ubyte"), 1, 4)
+  expect_error(dataset_mnist(), "MNIST IDX files in .*training images should be 28 x 28 pixels, got 2 x 2")
+  # label 200
+  write_tiny_idx_set(cache)
+  write_idx_u8(file.path(cache, "t10k-labels-idx1-ubyte"), 2, c(7, 200))
+  expect_error(dataset_mnist(), "test labels should be integers 0 to 9, found 200 \\(label 2\\)")
+  # label -1 (a signed-byte label file)
+  con <- file(file.path(cache, "t10k-labels-idx1-ubyte"), "wb")
+  writeBin(as.raw(c(0, 0, 9, 1, 0, 0, 0, 2, 7, 255)), con)
+  close(con)
+  expect_error(dataset_mnist(), "test labels should be integers 0 to 9, found -1 \\(label 2\\)")
+  # more labels than images
+  write_tiny_idx_set(cache)
+  write_idx_u8(file.path(cache, "train-labels-idx1-ubyte"), 4, c(1, 2, 3, 4))
+  expect_error(dataset_mnist(), "3 training images but 4 labels")
+  # a 2-D image file
+  write_tiny_idx_set(cache)
+  write_idx_u8(file.path(cache, "train-images-idx3-ubyte"), c(3, 784), c_order_values(3, 28, 28))
+  expect_error(dataset_mnist(), "training images should be a 3-D array \\(n x 28 x 28\\), got dimensions 3 x 784")
+  # pixels beyond 255 (an int32 image file)
+  write_tiny_idx_set(cache)
+  con <- file(file.path(cache, "t10k-images-idx3-ubyte"), "wb")
+  writeBin(as.raw(c(0, 0, 0x0C, 3)), con)
+  writeBin(c(2L, 28L, 28L), con, size = 4L, endian = "big")
+  writeBin(c(300L, rep(0L, 2 * 784 - 1)), con, size = 4L, endian = "big")
+  close(con)
+  expect_error(dataset_mnist(), "test pixel values should be integers 0 to 255, found 300")
+})
+
+test_that("Fashion-MNIST caches are validated the same way", {
+  cache <- local_keras_home()
+  old <- options(kerasnative.fashion_mnist_system_dir = tempfile("nosys_"))
+  on.exit(options(old), add = TRUE)
+  fdir <- file.path(cache, "fashion-mnist")
+  dir.create(fdir)
+  write_tiny_idx_set(fdir)
+  write_idx_u8(file.path(fdir, "train-labels-idx1-ubyte"), 3, c(1, 10, 3))
+  expect_error(dataset_fashion_mnist(), "Fashion-MNIST IDX files.*training labels should be integers 0 to 9, found 10")
+})
+
 # ---- dataset_mnist from IDX ---------------------------------------------------
 
 test_that("dataset_mnist reads plain and gzipped IDX files from the cache dir", {
