@@ -71,11 +71,11 @@ void apply_base_config(Layer& layer, const Json& config) {
   }
 }
 
-int64_t config_count(const Json& config, const std::string& key, const std::string& layer) {
+int64_t config_count(const Json& config, const std::string& key, const Layer& layer) {
   const Json v = config.get(key, Json());
   const double d = v.is_number() ? v.as_number() : -1;
   if (!(d >= 1 && d <= static_cast<double>(kMaxNumel) && d == std::floor(d)))
-    throw Error("layer '" + layer + "': '" + key + "' must be a whole number in [1, 2^36], got " +
+    throw Error("layer '" + layer.name + "' (" + layer.class_name() + "): '" + key + "' must be a whole number in [1, 2^36], got " +
                 (v.is_null() ? std::string("nothing") : v.dump()));
   return static_cast<int64_t>(d);
 }

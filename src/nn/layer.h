@@ -84,7 +84,7 @@ void apply_base_config(Layer& layer, const Json& config);
 std::vector<int64_t> config_ints(const Json& config, const std::string& key, size_t n);
 // A size entry ("units", "filters", ...): a whole number in [1, 2^36], else
 // an error naming the layer, the key and the value found.
-int64_t config_count(const Json& config, const std::string& key, const std::string& layer);
+int64_t config_count(const Json& config, const std::string& key, const Layer& layer);
 // Lower-cased string entry ("same"/"SAME" -> "same"); fallback when missing/null.
 std::string config_lower(const Json& config, const std::string& key, const std::string& fallback);
 // Json array from ints.

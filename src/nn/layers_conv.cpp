@@ -358,7 +358,7 @@ void parse_conv(ConvBase& l, const Json& cfg) {
   apply_base_config(l, cfg);
   const size_t r = static_cast<size_t>(l.rank);
   const std::string cls = l.class_name();
-  l.filters = config_count(cfg, "filters", l.name);
+  l.filters = config_count(cfg, "filters", l);
   if (l.filters <= 0) throw Error("layer '" + l.name + "': filters must be a positive integer");
   if (!cfg.has("kernel_size") || cfg["kernel_size"].is_null())
     throw Error("layer '" + l.name + "' (" + cls + "): kernel_size is required");

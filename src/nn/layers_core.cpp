@@ -114,7 +114,7 @@ class Dense : public Layer {
 LayerPtr make_dense(const Json& cfg) {
   auto l = std::make_shared<Dense>();
   apply_base_config(*l, cfg);
-  l->units = config_count(cfg, "units", l->name);
+  l->units = config_count(cfg, "units", *l);
   if (l->units <= 0) throw Error("layer '" + l->name + "': units must be a positive integer");
   l->act = activation_from_name(act_json(cfg).as_string());
   l->use_bias = cfg.get("use_bias", Json(true)).as_bool();

@@ -87,8 +87,8 @@ LayerPtr make_embedding(const Json& cfg) {
   auto l = std::make_shared<Embedding>();
   apply_base_config(*l, cfg);
   const std::string who = "layer '" + l->name + "' (Embedding): ";
-  l->input_dim = config_count(cfg, "input_dim", l->name);
-  l->output_dim = config_count(cfg, "output_dim", l->name);
+  l->input_dim = config_count(cfg, "input_dim", *l);
+  l->output_dim = config_count(cfg, "output_dim", *l);
   if (l->input_dim <= 0) throw Error(who + "input_dim must be a positive integer");
   if (l->output_dim <= 0) throw Error(who + "output_dim must be a positive integer");
   for (const char* k : {"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"})

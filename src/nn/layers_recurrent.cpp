@@ -188,7 +188,7 @@ class RecurrentBase : public Layer {
 void apply_rnn_config(RecurrentBase& l, const Json& cfg) {
   apply_base_config(l, cfg);
   const std::string who = "layer '" + l.name + "' (" + l.class_name() + "): ";
-  l.units = config_count(cfg, "units", l.name);
+  l.units = config_count(cfg, "units", l);
   if (l.units <= 0) throw Error(who + "units must be a positive integer");
   for (const char* key : {"return_state", "stateful"})
     if (cfg.get(key, Json(false)).as_bool())
