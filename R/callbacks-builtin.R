@@ -109,7 +109,7 @@ to_float32 <- function(v) readBin(writeBin(v, raw(), size = 4), "numeric", size 
 #'
 #' As Keras's `CSVLogger`: a header `epoch` followed by the log keys in sorted
 #' order, one row per epoch with the 0-based epoch, values as Python prints
-#' them and `"\r\n"` line ends. The file is rewritten through a temporary file
+#' them and `"\\r\\n"` line ends. The file is rewritten through a temporary file
 #' and a rename at each epoch, so an interrupted run never leaves a torn file.
 #' The directory is created if needed.
 #' @param filename Filename of the CSV file, e.g. `"run/log.csv"`.

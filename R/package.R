@@ -23,6 +23,7 @@
 #' @keywords internal
 #' @export
 #' @importFrom magrittr %>%
+#' @importFrom R6 R6Class
 #' @usage lhs \%>\% rhs
 #' @param lhs A value or the magrittr placeholder.
 #' @param rhs A function call using the magrittr semantics.
