@@ -5,6 +5,48 @@
 # no `x` feeds the graph's inputs from the queue, one dequeue per step
 # (src/data/queue.h: the bounded queue and its worker threads).
 
+#' TensorFlow 1.x input queues and model functions
+#'
+#' Members of [tf] for TensorFlow 1.x scripts (keras input tensors,
+#' tfestimators model functions). They record nodes of the model graph; there
+#' is no TensorFlow and no second graph.
+#'
+#' * `tf$train$shuffle_batch(tensors, batch_size, capacity, min_after_dequeue,
+#'   num_threads = 1, seed = NULL, enqueue_many = FALSE,
+#'   allow_smaller_final_batch = FALSE)` and `tf$train$batch(tensors,
+#'   batch_size, num_threads = 1, capacity = 32, enqueue_many = FALSE)`: a
+#'   bounded queue over in-memory arrays, filled by `num_threads` native
+#'   worker threads (at most [kn_threads()]) once `tf$train$start_queue_runners(sess,
+#'   coord)` has run. The stream is the data in order, repeated; a shuffling
+#'   dequeue draws `batch_size` examples from a pool filled to `capacity`, with
+#'   draws seeded from R's RNG (or `seed`), so `set.seed()` reproduces the
+#'   batches whatever the thread count. Returns tensors (one per input) whose
+#'   `$get_shape()$as_list()` includes the batch size; `tf$cast()`,
+#'   `tf$reshape()`, `tf$one_hot()` on them become op nodes of a model built
+#'   with `layer_input(tensor = )`, and `fit(epochs, steps_per_epoch)` with no
+#'   `x` feeds it from the queue (targets via `compile(target_tensors = )`).
+#' * `tf$train$Coordinator()` with `request_stop()`, `should_stop()`, `join()`.
+#' * `tf$contrib$learn$datasets$mnist$load_mnist(train_dir)` and
+#'   `tf$contrib$learn$datasets$load_dataset("mnist")`: TensorFlow's split
+#'   (55,000 / 5,000 / 10,000; images n x 784 in \[0, 1\]; integer labels)
+#'   from the IDX files in `train_dir` or [dataset_mnist()]'s local sources
+#'   (never downloaded).
+#' * For estimator model functions: `tf$layers$conv2d`, `max_pooling2d`,
+#'   `dense`, `dropout(training = )`, `flatten` (Keras layer nodes named
+#'   `conv2d`, `conv2d_1`, ... as TensorFlow names them); `tf$nn$relu`,
+#'   `sigmoid`, `tanh`, `softmax`, `log_softmax`,
+#'   `(sparse_)softmax_cross_entropy_with_logits`; `tf$losses$softmax_cross_entropy`,
+#'   `sparse_softmax_cross_entropy`, `mean_squared_error`; `tf$argmax(input,
+#'   axis)` (0-based axes); `tf$metrics$accuracy`; `tf$train$GradientDescentOptimizer`,
+#'   `AdamOptimizer`, `RMSPropOptimizer` with `$minimize(loss, global_step)`;
+#'   `tf$train$get_global_step()`; `tf$estimator$inputs$numpy_input_fn()`
+#'   (on R arrays). `name =` registers a tensor for [hook_logging_tensor()].
+#'
+#' Members not listed fail with an error naming them.
+#' @name tf-v1
+#' @seealso [estimator()], [k_get_session()]
+NULL
+
 # ---------------------------------------------------------------- queues
 
 # An R value or eager tensor -> (array, dtype name) for a queue component.
