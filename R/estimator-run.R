@@ -167,20 +167,31 @@ train <- function(object, input_fn, steps = NULL, hooks = NULL, max_steps = NULL
     return(invisible(object))
   }
   cpp_queue_start(tr$queue$ptr)
+  dir.create(object$model_dir, recursive = TRUE, showWarnings = FALSE)
+  events <- cpp_tfevents_open(object$model_dir)  # loss and global_step/sec, as TF's estimators
+  on.exit(cpp_tfevents_close(events), add = TRUE)
   iter <- 0L
   loss <- NA_real_
+  t_sum <- Sys.time(); s_sum <- step
   while (step < last) {
     b <- estimator_batch(tr)
     if (is.null(b)) break
     loss <- cpp_model_train_on_batch(tr$ptr, b$data, r_seed())$loss
     step <- step + 1
     if (!is.finite(loss)) stop("train(): the loss is ", loss, " at step ", step, " (NaN loss during training)", call. = FALSE)
-    if (iter %% 100L == 0L) tf_log("loss = %g, step = %d", loss, as.integer(step))
+    if (iter %% 100L == 0L) {
+      tf_log("loss = %g, step = %d", loss, as.integer(step))
+      now <- Sys.time()
+      vals <- c(loss = loss, if (step > s_sum + 1) c("global_step/sec" = (step - s_sum) / as.numeric(now - t_sum, units = "secs")))
+      cpp_tfevents_scalars(events, names(vals), unname(vals), step, now_seconds())
+      t_sum <- now; s_sum <- step
+    }
     run_logging_hooks(hooks, tr, iter)
     for (h in hooks) if (h$kind == "saver" && !is.null(h$save_steps) && step %% h$save_steps == 0 && step < last)
       save_checkpoint(h$dir %||% object$model_dir, tr$model, step)
     iter <- iter + 1L
   }
+  if (is.finite(loss) && step > s_sum) cpp_tfevents_scalars(events, "loss", loss, step, now_seconds())
   save_checkpoint(object$model_dir, tr$model, step)
   tf_log("Loss for final step: %g.", loss)
   invisible(object)

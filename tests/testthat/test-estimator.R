@@ -48,6 +48,10 @@ test_that("train() writes checkpoints, resumes the global step, evaluate()/predi
   expect_true(any(grepl("Saving checkpoints for 40", msgs)))
   expect_equal(readLines(file.path(dir, "checkpoint"))[1], 'model_checkpoint_path: "model.ckpt-40"')
   expect_equal(length(readLines(file.path(dir, "checkpoint"))), 3)
+  # TensorBoard summaries in model_dir: the loss at the first and last step of each train() call
+  ev_s <- tfevents_scalars(dir)
+  expect_equal(ev_s$step[ev_s$tag == "loss"], c(1, 30, 31, 40))
+  expect_true(all(is.finite(ev_s$value) & ev_s$value > 0))
 
   ev <- suppressMessages(evaluate(est, input_fn = eval_fn(d)))
   expect_s3_class(ev, "data.frame")
