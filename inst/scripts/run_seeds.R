@@ -11,7 +11,7 @@ src <- file.path(shared, "mnist", files)
 if (!all(file.exists(src))) stop("MNIST not found in ", file.path(shared, "mnist"), call. = FALSE)
 home <- tempfile("kerashome")
 dir.create(file.path(home, "datasets"), recursive = TRUE)
-file.copy(src, file.path(home, "datasets"))
+invisible(file.copy(src, file.path(home, "datasets")))
 scripts <- system.file("scripts", package = "kerasnative")
 if (!nzchar(scripts)) scripts <- file.path("inst", "scripts")
 for (s in which) {
