@@ -323,6 +323,38 @@ cpp_model_load_optimizer_state <- function(model, h5, fallback_iterations) {
     .Call(`_kerasnative_cpp_model_load_optimizer_state`, model, h5, fallback_iterations)
 }
 
+cpp_queue_new <- function(components, dtypes, batch_size, capacity, min_after_dequeue, shuffle, num_threads, num_epochs, allow_smaller_final_batch, seed) {
+    .Call(`_kerasnative_cpp_queue_new`, components, dtypes, batch_size, capacity, min_after_dequeue, shuffle, num_threads, num_epochs, allow_smaller_final_batch, seed)
+}
+
+cpp_queue_start <- function(queue) {
+    invisible(.Call(`_kerasnative_cpp_queue_start`, queue))
+}
+
+cpp_queue_stop <- function(queue) {
+    invisible(.Call(`_kerasnative_cpp_queue_stop`, queue))
+}
+
+cpp_queue_running <- function(queue) {
+    .Call(`_kerasnative_cpp_queue_running`, queue)
+}
+
+cpp_queue_size <- function(queue) {
+    .Call(`_kerasnative_cpp_queue_size`, queue)
+}
+
+cpp_queue_dequeue <- function(queue) {
+    .Call(`_kerasnative_cpp_queue_dequeue`, queue)
+}
+
+cpp_model_fit_queue <- function(model, queue, comp, steps, seed, verbose, dynamic, hook = NULL) {
+    .Call(`_kerasnative_cpp_model_fit_queue`, model, queue, comp, steps, seed, verbose, dynamic, hook)
+}
+
+cpp_model_node_value <- function(model, id) {
+    .Call(`_kerasnative_cpp_model_node_value`, model, id)
+}
+
 cpp_model_state <- function(ptr, sequential) {
     .Call(`_kerasnative_cpp_model_state`, ptr, sequential)
 }

@@ -292,12 +292,6 @@ k_update_sub <- not_built("k_update_sub")
 k_placeholder <- not_built("k_placeholder")
 #' @rdname backend_not_built
 #' @export
-k_get_session <- not_built("k_get_session")
-#' @rdname backend_not_built
-#' @export
-k_set_session <- not_built("k_set_session")
-#' @rdname backend_not_built
-#' @export
 k_random_binomial <- not_built("k_random_binomial")
 #' @rdname backend_not_built
 #' @export

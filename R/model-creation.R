@@ -80,8 +80,10 @@ sequential_add <- function(model, layer) {
 #' @param batch_shape Shape including the batch size (`NA`/`NULL` first for any).
 #' @param name Optional name.
 #' @param dtype Data type (only `"float32"`).
-#' @param sparse,tensor Not supported (`tensor` is accepted and ignored: use
-#'   a dataset with `fit()` instead).
+#' @param sparse Not supported.
+#' @param tensor A symbolic tensor to use as the input, e.g. a batch of
+#'   `tf$train$shuffle_batch()` (or ops recorded on one): the model is then fed
+#'   from that input queue by `fit()` with no `x`.
 #' @return A tensor.
 #' @examples
 #' inputs <- layer_input(shape = c(784))
@@ -90,6 +92,7 @@ sequential_add <- function(model, layer) {
 #' @export
 layer_input <- function(shape = NULL, batch_shape = NULL, name = NULL, dtype = "float32",
                         sparse = FALSE, tensor = NULL) {
+  if (!is.null(tensor)) return(input_from_tensor(tensor, batch_shape, shape, name))
   if (!is.null(dtype) && !dtype %in% c("float32", "float64"))
     stop("layer_input(): only float inputs are supported, got dtype '", dtype, "'", call. = FALSE)
   fixed <- NA
@@ -127,6 +130,7 @@ keras_model <- function(inputs, outputs = NULL, name = NULL, ...) {
     stop("keras_model(): `inputs` must be a tensor from layer_input() or a list of them", call. = FALSE)
   if (!length(outputs) || !all(vapply(outputs, is_tensor, logical(1))))
     stop("keras_model(): `outputs` must be a tensor or a list of tensors", call. = FALSE)
+  inputs <- expand_tensor_inputs(inputs)
   for (t in inputs) if (!is.null(t$layer))
     stop("keras_model(): inputs must come from layer_input()", call. = FALSE)
   name <- name %||% unique_name("model")
@@ -164,6 +168,7 @@ keras_model <- function(inputs, outputs = NULL, name = NULL, ...) {
   cpp_model_set_io(ptr, as.integer(in_ids), as.integer(out_ids))
   model <- new_model_handle(ptr, FALSE, name)
   assign("tensor_nodes", ids, envir = model)  # for model$add_loss() on the model's tensors
+  attach_queue_feed(model, inputs)
   model
 }
 

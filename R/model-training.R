@@ -11,7 +11,9 @@
 #' @param loss_weights Optional list of scalar coefficients weighting the
 #'   loss contributions of different outputs.
 #' @param sample_weight_mode,weighted_metrics Not supported (must be `NULL`).
-#' @param target_tensors Ignored (use a dataset with [fit()]).
+#' @param target_tensors Target tensor(s), one per output, computed from the
+#'   input queue that feeds the model (see `layer_input(tensor = )`): the
+#'   loss and metrics then compare the outputs with them.
 #' @param ... Ignored.
 #' @return The model, invisibly (modified in place).
 #' @examples
@@ -36,6 +38,7 @@ compile <- function(object, optimizer, loss, metrics = NULL, loss_weights = NULL
   if (!is.numeric(lw) || anyNA(lw) || any(!is.finite(lw)) || any(lw < 0))
     arg_fail("compile", "loss_weights", "finite non-negative numbers (one per output)", loss_weights)
   lw <- as.numeric(lw)
+  if (!is.null(target_tensors)) return(compile_with_target_tensors(object, opt, loss_specs, met, lw, target_tensors))
   ptr <- model_ptr(object)
   cpp_model_clear_graph_terms(ptr)
   cpp_model_compile(ptr, vapply(loss_specs, function(s) s$name, ""), lw, met$acc, .subset2(opt, "class_name"),
@@ -140,7 +143,8 @@ class_weights_to_sample <- function(class_weight, y) {
 #'   a weight value, used for weighting the loss function.
 #' @param sample_weight Optional vector of weights for the training samples.
 #' @param initial_epoch Epoch at which to start training (useful for resuming).
-#' @param steps_per_epoch,validation_steps Only for datasets and generators (not used with arrays).
+#' @param steps_per_epoch,validation_steps Only for datasets, generators and
+#'   models fed from an input queue (then `x` is `NULL`; not used with arrays).
 #' @param ... Ignored.
 #' @return A `keras_training_history` object (invisibly).
 #' @examples
@@ -164,7 +168,7 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
   ptr <- model_ptr(object)
   if (is.null(.subset2(object, "compiled")))
     stop("the model must be compiled before training: call compile() first", call. = FALSE)
-  if (is.null(x)) stop("fit(): `x` is required", call. = FALSE)
+  if (is.null(x) && is.null(.subset2(object, "queue_feed"))) stop("fit(): `x` is required", call. = FALSE)
   epochs <- check_whole(epochs, "fit", "epochs", min = 0)
   initial_epoch <- check_whole(initial_epoch, "fit", "initial_epoch", min = 0)
   verbose <- check_verbose(verbose, "fit")
@@ -173,7 +177,9 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
   if (!is.null(validation_data) && !is_dataset(validation_data) &&
       (!is.list(validation_data) || !length(validation_data) %in% 2:3))
     arg_fail("fit", "validation_data", "list(x_val, y_val) or list(x_val, y_val, sample_weights)", validation_data)
-  plan <- if (is_dataset(x)) {
+  plan <- if (is.null(x)) {
+    fit_plan_queue(object, steps_per_epoch)
+  } else if (is_dataset(x)) {
     fit_plan_dataset(object, x, steps_per_epoch, validation_data, validation_steps)
   } else if (is.function(x)) {
     if (!is.null(y)) stop("fit(): `y` must be NULL when `x` is a generator function", call. = FALSE)
@@ -323,6 +329,7 @@ is_dataset <- function(x) inherits(x, "kerasnative_dataset")
 #' @export
 evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
                      sample_weight = NULL, steps = NULL, callbacks = NULL, ...) {
+  if (inherits(object, "tf_estimator")) return(estimator_evaluate(object, steps = steps, ...))
   if (!is_model(object)) stop("evaluate() needs a model", call. = FALSE)
   if (is.null(.subset2(object, "compiled")))
     stop("the model must be compiled before evaluation: call compile() first", call. = FALSE)

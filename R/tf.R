@@ -245,7 +245,7 @@ tf_cast <- function(x, dtype, name = NULL) {
 }
 
 tf_reshape <- function(tensor, shape, name = NULL) {
-  if (is_backend_arg(tensor)) return(k_reshape(tensor, shape))
+  if (is_backend_arg(tensor)) return(tf_backend_reshape(tensor, shape))
   check_tensor(tensor, "reshape")
   s <- as_shape(shape)
   s[is.na(s)] <- -1L
@@ -341,6 +341,10 @@ make_tf <- function() {
     float32 = new_dtype("float32"), int32 = new_dtype("int32"), int64 = new_dtype("int64"),
     uint8 = new_dtype("uint8"), string = new_dtype("string"), bool = new_dtype("bool"),
     io = io, sparse = sparse, data = data, math = math,
+    train = tf_train_module(),
+    contrib = tf_contrib_module(),
+    layers = tf_layers_module(), nn = tf_nn_module(), losses = tf_losses_module(),
+    metrics = tf_module(accuracy = tf_metrics_accuracy), estimator = tf_estimator_module(), argmax = tf_argmax,
     parse_single_example = tf_parse_single_example, FixedLenFeature = tf_FixedLenFeature,
     VarLenFeature = tf_VarLenFeature, decode_raw = tf_decode_raw,
     cast = tf_cast, reshape = tf_reshape, one_hot = tf_one_hot, identity = tf_identity,

@@ -105,6 +105,7 @@ is_keras_available <- function(version = NULL) TRUE
 #' @export
 k_clear_session <- function() {
   .kn$uid <- list()
+  clear_session_queues()
   invisible(NULL)
 }
 

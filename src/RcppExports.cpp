@@ -1006,6 +1006,109 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_queue_new
+SEXP cpp_queue_new(List components, CharacterVector dtypes, double batch_size, double capacity, double min_after_dequeue, bool shuffle, int num_threads, double num_epochs, bool allow_smaller_final_batch, double seed);
+RcppExport SEXP _kerasnative_cpp_queue_new(SEXP componentsSEXP, SEXP dtypesSEXP, SEXP batch_sizeSEXP, SEXP capacitySEXP, SEXP min_after_dequeueSEXP, SEXP shuffleSEXP, SEXP num_threadsSEXP, SEXP num_epochsSEXP, SEXP allow_smaller_final_batchSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< List >::type components(componentsSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type dtypes(dtypesSEXP);
+    Rcpp::traits::input_parameter< double >::type batch_size(batch_sizeSEXP);
+    Rcpp::traits::input_parameter< double >::type capacity(capacitySEXP);
+    Rcpp::traits::input_parameter< double >::type min_after_dequeue(min_after_dequeueSEXP);
+    Rcpp::traits::input_parameter< bool >::type shuffle(shuffleSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    Rcpp::traits::input_parameter< double >::type num_epochs(num_epochsSEXP);
+    Rcpp::traits::input_parameter< bool >::type allow_smaller_final_batch(allow_smaller_final_batchSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_queue_new(components, dtypes, batch_size, capacity, min_after_dequeue, shuffle, num_threads, num_epochs, allow_smaller_final_batch, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_queue_start
+void cpp_queue_start(SEXP queue);
+RcppExport SEXP _kerasnative_cpp_queue_start(SEXP queueSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type queue(queueSEXP);
+    cpp_queue_start(queue);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_queue_stop
+void cpp_queue_stop(SEXP queue);
+RcppExport SEXP _kerasnative_cpp_queue_stop(SEXP queueSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type queue(queueSEXP);
+    cpp_queue_stop(queue);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_queue_running
+bool cpp_queue_running(SEXP queue);
+RcppExport SEXP _kerasnative_cpp_queue_running(SEXP queueSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type queue(queueSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_queue_running(queue));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_queue_size
+double cpp_queue_size(SEXP queue);
+RcppExport SEXP _kerasnative_cpp_queue_size(SEXP queueSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type queue(queueSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_queue_size(queue));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_queue_dequeue
+SEXP cpp_queue_dequeue(SEXP queue);
+RcppExport SEXP _kerasnative_cpp_queue_dequeue(SEXP queueSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type queue(queueSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_queue_dequeue(queue));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_fit_queue
+List cpp_model_fit_queue(SEXP model, SEXP queue, IntegerVector comp, double steps, double seed, int verbose, bool dynamic, SEXP hook);
+RcppExport SEXP _kerasnative_cpp_model_fit_queue(SEXP modelSEXP, SEXP queueSEXP, SEXP compSEXP, SEXP stepsSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type queue(queueSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type comp(compSEXP);
+    Rcpp::traits::input_parameter< double >::type steps(stepsSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
+    Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_fit_queue(model, queue, comp, steps, seed, verbose, dynamic, hook));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_model_node_value
+SEXP cpp_model_node_value(SEXP model, int id);
+RcppExport SEXP _kerasnative_cpp_model_node_value(SEXP modelSEXP, SEXP idSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type id(idSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_node_value(model, id));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_model_state
 SEXP cpp_model_state(SEXP ptr, bool sequential);
 RcppExport SEXP _kerasnative_cpp_model_state(SEXP ptrSEXP, SEXP sequentialSEXP) {
@@ -1222,6 +1325,14 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_model_from_config", (DL_FUNC) &_kerasnative_cpp_model_from_config, 4},
     {"_kerasnative_cpp_model_load_weights", (DL_FUNC) &_kerasnative_cpp_model_load_weights, 5},
     {"_kerasnative_cpp_model_load_optimizer_state", (DL_FUNC) &_kerasnative_cpp_model_load_optimizer_state, 3},
+    {"_kerasnative_cpp_queue_new", (DL_FUNC) &_kerasnative_cpp_queue_new, 10},
+    {"_kerasnative_cpp_queue_start", (DL_FUNC) &_kerasnative_cpp_queue_start, 1},
+    {"_kerasnative_cpp_queue_stop", (DL_FUNC) &_kerasnative_cpp_queue_stop, 1},
+    {"_kerasnative_cpp_queue_running", (DL_FUNC) &_kerasnative_cpp_queue_running, 1},
+    {"_kerasnative_cpp_queue_size", (DL_FUNC) &_kerasnative_cpp_queue_size, 1},
+    {"_kerasnative_cpp_queue_dequeue", (DL_FUNC) &_kerasnative_cpp_queue_dequeue, 1},
+    {"_kerasnative_cpp_model_fit_queue", (DL_FUNC) &_kerasnative_cpp_model_fit_queue, 8},
+    {"_kerasnative_cpp_model_node_value", (DL_FUNC) &_kerasnative_cpp_model_node_value, 2},
     {"_kerasnative_cpp_model_state", (DL_FUNC) &_kerasnative_cpp_model_state, 2},
     {"_kerasnative_cpp_model_state_ptr", (DL_FUNC) &_kerasnative_cpp_model_state_ptr, 1},
     {"_kerasnative_cpp_model_from_state", (DL_FUNC) &_kerasnative_cpp_model_from_state, 4},
