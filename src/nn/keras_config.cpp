@@ -66,7 +66,8 @@ Json with_batch_input_shape(const Json& cfg, const Node& input) {
 Json keras_model_config(const Model& m, bool sequential) {
   const Graph& g = m.graph;
   if (g.has_model_ops())
-    throw Error("models with lambda layers or backend (k_*) ops cannot be saved yet");
+    throw Error("models with backend (k_*) ops or tensor arithmetic outside a layer cannot be saved: wrap them in "
+                "layer_lambda() (Lambda layers and custom layers are saved)");
   Json root = Json::object();
   Json cfg = Json::object();
   cfg.set("name", m.name);

@@ -50,9 +50,34 @@ test_that("a lambda between layers trains like the equivalent built-in layer", {
   expect_gt(tail(h2$metrics$acc, 1), 0.8)
 })
 
-test_that("models with lambda layers refuse to save with a clear error", {
-  m <- keras_model_sequential() %>% layer_dense(units = 2, input_shape = 3) %>% layer_lambda(function(x) -x)
+test_that("models with lambda layers save a Keras Lambda config and load with the function", {
+  set.seed(5)
+  double_relu <- function(x, s) k_relu(x) * s
+  m <- keras_model_sequential() %>% layer_dense(units = 2, input_shape = 3, name = "d") %>%
+    layer_lambda(double_relu, arguments = list(s = 2), name = "lam")
+  cfg <- jsonlite::fromJSON(model_to_json(m), simplifyVector = FALSE)
+  lam <- cfg$config$layers[[2]]
+  expect_equal(lam$class_name, "Lambda")
+  expect_equal(lam$config[["function"]], "double_relu")
+  expect_equal(lam$config$function_type, "function")
+  expect_equal(lam$config$arguments$s, 2L)
   f <- tempfile(fileext = ".h5")
-  expect_error(save_model_hdf5(m, f), "lambda")
-  expect_false(file.exists(f))
+  save_model_hdf5(m, f)
+  expect_error(load_model_hdf5(f), "Lambda layer 'lam' uses the function 'double_relu'.*custom_objects")
+  m2 <- load_model_hdf5(f, custom_objects = list(double_relu = double_relu), compile = FALSE)
+  x <- matrix(rnorm(9), 3)
+  w <- get_weights(m)
+  expect_equal(predict(m2, x), pmax(x %*% w[[1]] + rep(w[[2]], each = 3), 0) * 2, tolerance = 1e-5)
+  expect_identical(predict(m2, x), predict(m, x))
+  # anonymous functions are saved under the layer's name
+  inp <- layer_input(shape = 3)
+  out <- inp %>% layer_lambda(function(x) k_square(x), name = "sq")
+  js <- model_to_json(keras_model(inp, out))
+  expect_error(model_from_json(js), "Lambda layer 'sq' uses the function 'sq'")
+  m3 <- model_from_json(js, custom_objects = list(sq = function(x) k_square(x)))
+  expect_equal(predict(m3, x), x^2, tolerance = 1e-6)
+  # ops outside any layer still cannot be saved
+  raw <- keras_model(inp, k_relu(inp) * 2)
+  expect_error(save_model_hdf5(raw, f), "wrap them in layer_lambda")
+  unlink(f)
 })
