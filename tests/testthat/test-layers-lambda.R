@@ -81,3 +81,28 @@ test_that("models with lambda layers save a Keras Lambda config and load with th
   expect_error(save_model_hdf5(raw, f), "wrap them in layer_lambda")
   unlink(f)
 })
+
+test_that("a Keras 2.2.4 config whose Lambda holds Python code loads with the R function by layer name", {
+  # The layout Keras 2.2.4 writes for Sequential([Dense(2, input_shape=(3,)), Lambda(lambda x: x * 2)]):
+  # function_type "lambda" with the marshalled Python code (not runnable here).
+  js <- '{"class_name": "Sequential", "config": {"name": "sequential_1", "layers": [
+    {"class_name": "Dense", "config": {"name": "dense_1", "trainable": true, "batch_input_shape": [null, 3],
+      "dtype": "float32", "units": 2, "activation": "linear", "use_bias": true,
+      "kernel_initializer": {"class_name": "VarianceScaling", "config": {"scale": 1.0, "mode": "fan_avg",
+        "distribution": "uniform", "seed": null}},
+      "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": null,
+      "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null, "bias_constraint": null}},
+    {"class_name": "Lambda", "config": {"name": "lambda_1", "trainable": true,
+      "function": ["4wEAAAAAAAAAAQAAAAIAAABDAAAAcwgAAAB8AGQBFABTACkCTukCAAAAqQApAdoBeHIBAAAA", null, null],
+      "function_type": "lambda", "output_shape": null, "output_shape_type": "raw", "arguments": {}}}]},
+    "keras_version": "2.2.4", "backend": "tensorflow"}'
+  expect_error(model_from_json(js), "Lambda layer 'lambda_1' holds Python code.*custom_objects = list\\(lambda_1 =")
+  m <- model_from_json(js, custom_objects = list(lambda_1 = function(x) x * 2))
+  w <- list(matrix(c(1, 0, -1, 2, 0.5, 1), 3, 2, byrow = TRUE), c(0.1, -0.1))
+  set_weights(m, w)
+  x <- matrix(c(1, 2, 3, -1, 0, 4), 2, 3, byrow = TRUE)
+  # by hand: row 1: (1*1 + 2*-1 + 3*0.5 + 0.1, 1*0 + 2*2 + 3*1 - 0.1) * 2 = (1.2, 13.8)
+  #          row 2: (-1*1 + 0 + 4*0.5 + 0.1, 0 + 0 + 4*1 - 0.1) * 2     = (2.2, 7.8)
+  expect_equal(predict(m, x), matrix(c(1.2, 2.2, 13.8, 7.8), 2), tolerance = 1e-6)
+  expect_equal(get_config(get_layer(m, "lambda_1"))$function_type, "function")
+})
