@@ -87,6 +87,8 @@ test_that("a custom layer's forward and gradients match plain-R computations", {
   # Keras order: trainable weights (kernel, bias) first, then non-trainable (scale)
   expect_equal(w[[3]], c(1, 1))
   expect_equal(count_params(model), 10)
+  expect_output(summary(model), "Trainable params: 8\\s+Non-trainable params: 2")
+  expect_equal(model$trainable_weights, w[1:2])
   x <- matrix(rnorm(12), 4, 3)
   fwd <- function(kernel, bias) tanh(x %*% kernel + rep(bias, each = nrow(x))) * 2
   w[[2]] <- c(0.3, -0.2)

@@ -106,3 +106,21 @@ test_that("a Keras 2.2.4 config whose Lambda holds Python code loads with the R 
   expect_equal(predict(m, x), matrix(c(1.2, 2.2, 13.8, 7.8), 2), tolerance = 1e-6)
   expect_equal(get_config(get_layer(m, "lambda_1"))$function_type, "function")
 })
+
+test_that("a lambda layer trains to the accuracy of the built-in layer (MNIST sample)", {
+  mn <- kn_mnist_sample()
+  build <- function(lambda) {
+    set.seed(31)
+    m <- keras_model_sequential() %>% layer_dense(units = 32, input_shape = 784, name = "h")
+    if (lambda) m %>% layer_lambda(function(x) k_maximum(x, 0.1 * x)) else m %>% layer_activation_leaky_relu(alpha = 0.1)
+    m %>% layer_dense(units = 10, activation = "softmax", name = "o")
+    m %>% compile(loss = "categorical_crossentropy", optimizer = optimizer_sgd(lr = 0.1), metrics = "accuracy")
+  }
+  m1 <- build(FALSE); m2 <- build(TRUE)
+  set_weights(m2, get_weights(m1))
+  h1 <- fit(m1, mn$x, mn$y, epochs = 3, batch_size = 32, shuffle = FALSE, verbose = 0)
+  h2 <- fit(m2, mn$x, mn$y, epochs = 3, batch_size = 32, shuffle = FALSE, verbose = 0)
+  expect_equal(h2$metrics$loss, h1$metrics$loss, tolerance = 1e-4)
+  expect_equal(h2$metrics$acc, h1$metrics$acc, tolerance = 1e-3)
+  expect_gt(tail(h2$metrics$acc, 1), 0.8)
+})
