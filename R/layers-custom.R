@@ -144,7 +144,7 @@ custom_add_weight <- function(name, shape, dtype, initializer, regularizer, trai
     stop("add_weight(): only float32 weights are supported, got dtype '", dtype, "'", call. = FALSE)
   if (is.list(shape) && any(vapply(shape, is.null, logical(1))))
     stop("add_weight(): weight '", name, "' has an unknown (NULL) dimension in `shape`", call. = FALSE)
-  shape <- check_whole(unlist(shape), "add_weight", "shape", min = 1, len = 0:16)
+  shape <- if (!length(shape)) integer(0) else check_whole(unlist(shape), "add_weight", "shape", min = 1, len = 1:16)
   init <- if (is.null(initializer)) "glorot_uniform" else initializer
   if (!(is.character(init) && length(init) == 1) && !(is.list(init) && !is.null(init$class_name)))
     stop("add_weight(): `initializer` must be an initializer name (e.g. \"glorot_uniform\") or a Keras ",

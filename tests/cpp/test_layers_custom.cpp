@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "harness.h"
+#include "keras_config.h"
 #include "layers_custom.h"
 #include "model.h"
 
@@ -177,6 +178,40 @@ TEST(custom_layer_trace_errors_name_the_layer) {
   };
   CHECK_THROWS(l->build({{3}}, rng), "my_1' (MyLayer): matmul");
   CHECK(!l->built());
+}
+
+TEST(custom_layer_config_is_keras_shaped_and_loads_through_custom_objects) {
+  Model m;
+  Graph& g = m.graph;
+  int in = g.add_input({3}, "input_1");
+  int o = g.add(make_custom(), {in}, m.rng);
+  g.inputs = {in};
+  g.outputs = {o};
+  Json cfg = keras_model_config(m, false);
+  const Json& layer = cfg["config"]["layers"][1];
+  CHECK(layer["class_name"].as_string() == "CustomLayer");
+  CHECK(layer["config"]["name"].as_string() == "custom_1");
+  CHECK(layer["config"]["output_dim"].as_int() == 2);
+  CHECK(layer["inbound_nodes"][0][0][0].as_string() == "input_1");
+  // without the class: an error naming it; with it: the same model again
+  Model m2;
+  CHECK_THROWS(model_from_keras_config(cfg, CustomLayers(), "", m2), "unknown layer class 'CustomLayer'");
+  CustomLayers custom;
+  custom["CustomLayer"].build = [](const Json& c) {
+    auto l = make_custom();
+    CHECK(c["output_dim"].as_int() == 2);
+    return LayerPtr(l);
+  };
+  Model m3;
+  model_from_keras_config(cfg, custom, "", m3);
+  CHECK(m3.graph.count_params() == 8);
+  CHECK(m3.graph.layers()[0]->class_name() == "CustomLayer");
+  // a Lambda needs its function from custom_objects
+  Json lam = Json::parse(R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+    {"class_name": "Lambda", "config": {"name": "lambda_1", "batch_input_shape": [null, 2],
+     "function": "f", "function_type": "function", "arguments": {}}}]}})");
+  Model m4;
+  CHECK_THROWS(model_from_keras_config(lam, CustomLayers(), "", m4), "Lambda layer 'lambda_1' needs its R function");
 }
 
 KN_TEST_MAIN
