@@ -33,6 +33,10 @@ cpp_step_wait <- function(model, step) {
     .Call(`_kerasnative_cpp_step_wait`, model, step)
 }
 
+cpp_custom_layer_new <- function(class_name, base_json, extra_json, tracer) {
+    .Call(`_kerasnative_cpp_custom_layer_new`, class_name, base_json, extra_json, tracer)
+}
+
 cpp_dataset_new <- function(spec_json, slices) {
     .Call(`_kerasnative_cpp_dataset_new`, spec_json, slices)
 }

@@ -71,11 +71,17 @@ to_json <- function(x) {
 
 # Create a layer of Keras class `class_name` from `config` (a named list of
 # Keras config entries; NULL entries are dropped) and apply it to `object`.
-create_layer <- function(class_name, object, config, input_shape = NULL,
+# `layer_class` may also be an R6 class inheriting from KerasLayer (keras R's
+# create_layer(layer_class, object, args), see layers-custom.R).
+create_layer <- function(layer_class, object, args = list(), input_shape = NULL,
                          batch_input_shape = NULL, batch_size = NULL, weights = NULL) {
   # Force the upstream object first: in a lazy pipe, earlier layers must be
   # created (and named) before this one.
   if (!missing(object)) force(object)
+  if (R6::is.R6Class(layer_class))
+    return(create_custom_layer(layer_class, if (missing(object)) NULL else object, args))
+  class_name <- layer_class
+  config <- args
   config <- config[!vapply(config, is.null, logical(1))]
   name <- config$name %||% unique_name(snake_case(class_name))
   config$name <- NULL

@@ -1,11 +1,18 @@
-# layer_lambda(): an R function of tensors, traced into op nodes of the model
-# graph (the ops are named after the lambda layer).
+# layer_lambda(): an R function of tensors, traced once into the op
+# sub-graph of an engine CustomLayer of class "Lambda" (see layers-custom.R).
 
 #' Wraps an arbitrary expression as a layer
 #'
-#' The function `f` is called once on symbolic tensors; the backend functions
-#' (`k_*`) and tensor arithmetic it uses become operations of the model's
-#' graph, trained through like any layer.
+#' The function `f` is called once, when the layer is first applied, on
+#' symbolic tensors; the backend functions (`k_*`) and tensor arithmetic it
+#' uses become the layer's operations, trained through like any layer.
+#'
+#' Saved models ([save_model_hdf5()], [model_to_json()]) hold Keras's Lambda
+#' config with the function's name (the name `f` was given by, else the
+#' layer's name) in place of its code; loading needs the function:
+#' `load_model_hdf5(f, custom_objects = list(<name> = <function>))`. A
+#' Keras file whose Lambda holds Python code loads the same way, the R
+#' function given under the layer's name.
 #' @param object Model or tensor to compose the layer with.
 #' @param f Function of the input tensor (a list of tensors for several
 #'   inputs), returning a tensor.
@@ -16,7 +23,8 @@
 #' @param input_shape,batch_input_shape,batch_size Input shape when the lambda
 #'   is the first layer of a sequential model.
 #' @param name Optional layer name.
-#' @param trainable,weights Accepted for compatibility (a lambda has no weights).
+#' @param trainable Whether the layer is trainable (a lambda has no weights).
+#' @param weights Must be `NULL` (a lambda has no weights).
 #' @return A layer, or the composed model/tensor.
 #' @examples
 #' model <- keras_model_sequential() %>%
@@ -28,24 +36,56 @@ layer_lambda <- function(object, f, output_shape = NULL, mask = NULL, arguments 
                          input_shape = NULL, batch_input_shape = NULL, batch_size = NULL,
                          name = NULL, trainable = NULL, weights = NULL) {
   if (!missing(object)) force(object)
+  fname <- substitute(f)
   if (!is.function(f)) stop("layer_lambda(): `f` must be a function", call. = FALSE)
   if (!is.null(mask)) stop("layer_lambda(): `mask` is not supported", call. = FALSE)
   if (!is.null(arguments) && (!is.list(arguments) || is.null(names(arguments))))
     stop("layer_lambda(): `arguments` must be a named list", call. = FALSE)
-  self <- NULL
-  self <- function(object, ...) lambda_compose(object, self)
-  attr(self, "lambda") <- list(f = f, output_shape = output_shape, arguments = arguments,
-                               name = name %||% unique_name("lambda"),
-                               batch_input_shape = batch_input_shape_of(input_shape, batch_input_shape, batch_size))
-  class(self) <- c("keras.layers.core.Lambda", "kerasnative_lambda")
-  if (missing(object) || is.null(object)) return(self)
-  lambda_compose(object, self)
+  if (!is.null(weights) && length(weights))
+    stop("layer_lambda(): a Lambda layer has no weights, but `weights` were given", call. = FALSE)
+  name <- name %||% unique_name("lambda")
+  # Saved configs name the function (Keras's function_type "function"): the
+  # name it was given by (layer_lambda(x, my_fn)), else the layer's name.
+  fname <- attr(f, "py_function_name") %||% (if (is.name(fname)) as.character(fname) else name)
+  layer <- new_lambda_layer(f, fname, output_shape, arguments, name, trainable %||% TRUE,
+                            batch_input_shape_of(input_shape, batch_input_shape, batch_size))
+  if (missing(object) || is.null(object)) return(layer)
+  compose_layer(object, layer)
 }
 
-#' @export
-print.kerasnative_lambda <- function(x, ...) {
-  cat(sprintf("<Lambda layer '%s'>\n", attr(x, "lambda")$name))
-  invisible(x)
+# A Lambda layer: an engine CustomLayer of class "Lambda" with Keras's Lambda
+# config (the function by name, see lambda_from_config()).
+new_lambda_layer <- function(f, fname, output_shape, arguments, name, trainable, bis) {
+  if (!is.null(arguments) && !json_able(arguments))
+    stop("layer_lambda(): `arguments` must hold numbers, strings or lists of them (they are saved with the ",
+         "model)", call. = FALSE)
+  extra <- list(`function` = fname, function_type = "function",
+                output_shape = if (is.null(output_shape)) NULL else as.list(as.integer(unlist(output_shape))),
+                output_shape_type = "raw", arguments = if (length(arguments)) arguments else structure(list(), names = character(0)))
+  spec <- list(kind = "lambda", f = f, output_shape = output_shape, arguments = arguments, name = name)
+  new_custom_layer(spec, "Lambda", name, trainable, bis, extra)
+}
+
+# custom_objects entry for Lambda layers in a saved config: the R function is
+# looked up in `custom_objects` by its saved name (then by the layer's name).
+lambda_from_config <- function(config, custom_objects) {
+  name <- config$name %||% "lambda"
+  fn <- config[["function"]]
+  key <- if (identical(config$function_type, "function") && is.character(fn)) fn else name
+  f <- custom_objects[[key]] %||% custom_objects[[name]]
+  if (!is.function(f)) {
+    what <- if (identical(config$function_type, "lambda")) "holds Python code" else
+      sprintf("uses the function '%s'", key)
+    stop(sprintf("Lambda layer '%s' %s: give the R function in `custom_objects`, e.g. custom_objects = list(%s = function(x) ...)",
+                 name, what, key), call. = FALSE)
+  }
+  os <- config$output_shape
+  if (!is.null(os) && !identical(config$output_shape_type %||% "raw", "raw"))
+    os <- NULL  # a Python function of the input shape: the traced shape is used
+  bis <- config$batch_input_shape
+  args <- config$arguments
+  new_lambda_layer(f, key, os, if (length(args)) args else NULL, name, config$trainable %||% TRUE,
+                   if (is.null(bis)) NULL else lapply(bis, function(d) if (is.null(d)) NULL else as.integer(d)))
 }
 
 # Trace the lambda on `inputs` (a list of tensors); returns the output tensor.
@@ -62,43 +102,6 @@ lambda_call <- function(spec, inputs) {
                    shape_text(c(NA, want)), shape_text(tensor_full_shape(out))), call. = FALSE)
   }
   out
-}
-
-lambda_compose <- function(object, layer) {
-  spec <- attr(layer, "lambda")
-  if (is_model(object)) return(invisible(lambda_sequential_add(object, spec)))
-  if (is_tensor(object)) object <- list(object)
-  if (is.list(object) && length(object) && all(vapply(object, is_tensor, logical(1))))
-    return(lambda_call(spec, object))
-  stop("a lambda layer can be applied to a sequential model, a tensor or a list of tensors; got ",
-       class(object)[1], call. = FALSE)
-}
-
-# Sequential models: trace on the model's last node and append the ops.
-lambda_sequential_add <- function(model, spec) {
-  if (!isTRUE(model$sequential))
-    stop("layers can only be added in place to a Sequential model", call. = FALSE)
-  ptr <- model_ptr(model)
-  nodes <- cpp_model_nodes(ptr)
-  if (spec$name %in% nodes$name)
-    stop(sprintf("all layers in a model must have unique names; '%s' is already used", spec$name), call. = FALSE)
-  if (length(nodes$name) == 0) {
-    bis <- spec$batch_input_shape
-    if (is.null(bis))
-      stop("a layer_lambda() that is the first layer of a sequential model needs `input_shape`", call. = FALSE)
-    input <- cpp_model_add_input(ptr, unlist(bis[-1]), paste0(spec$name, "_input"),
-                                 if (is.null(bis[[1]])) -1 else bis[[1]])
-    last <- input
-  } else {
-    input <- nodes$model_inputs
-    last <- nodes$model_outputs[1]
-  }
-  out <- lambda_call(spec, list(node_tensor(ptr, last)))
-  ids <- new.env(parent = emptyenv())
-  id <- add_tensor_ops(ptr, out, ids, function(t)
-    stop("the lambda's output depends on tensors outside this model", call. = FALSE))
-  cpp_model_set_io(ptr, input, id)
-  model
 }
 
 # The node table as summary() shows it: the ops traced by one lambda (one

@@ -99,6 +99,8 @@ resolve_loss <- function(l) {
     if (l %in% native_losses) return(list(name = l, fn = NULL, record = l))
     full <- if (l %in% names(loss_aliases)) loss_aliases[[l]] else l
     fn <- get0(paste0("loss_", full), envir = asNamespace("kerasnative"), inherits = FALSE)
+    scoped <- (.kn$custom_object_scope %||% list())[[l]]
+    if (is.null(fn) && is.function(scoped)) return(list(name = "graph", fn = scoped, record = l))
     if (is.null(fn))
       stop("compile(): unknown loss '", l, "' (give a loss name, a loss_* function or an R function ",
            "of (y_true, y_pred))", call. = FALSE)
@@ -107,7 +109,7 @@ resolve_loss <- function(l) {
   if (is.function(l)) {
     nm <- attr(l, "py_function_name")
     if (!is.null(nm) && nm %in% native_losses) return(list(name = nm, fn = NULL, record = nm))
-    return(list(name = "graph", fn = l, record = nm %||% "custom_loss"))
+    return(list(name = "graph", fn = l, record = nm %||% attr(l, "kn_name") %||% "custom_loss"))
   }
   stop("compile(): `loss` must be a loss name, a loss_* function or an R function of (y_true, y_pred)",
        call. = FALSE)

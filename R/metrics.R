@@ -100,7 +100,8 @@ metric_aliases <- c(mse = "mean_squared_error", MSE = "mean_squared_error", mae 
 # compile()'s metrics -> list(acc = TRUE/FALSE, fns = named list of traced metrics, record = names).
 resolve_metrics <- function(metrics) {
   if (is.null(metrics)) return(list(acc = FALSE, fns = list(), record = character(0)))
-  if (is.function(metrics) || is.character(metrics)) metrics <- as.list(metrics)
+  if (is.function(metrics)) metrics <- list(metrics)
+  if (is.character(metrics)) metrics <- as.list(metrics)
   nms <- names(metrics) %||% rep("", length(metrics))
   acc <- FALSE
   fns <- list()
@@ -110,6 +111,8 @@ resolve_metrics <- function(metrics) {
       if (m %in% c("accuracy", "acc")) { acc <- TRUE; next }
       full <- if (m %in% names(metric_aliases)) metric_aliases[[m]] else m
       fn <- get0(paste0("metric_", full), envir = asNamespace("kerasnative"), inherits = FALSE)
+      scoped <- (.kn$custom_object_scope %||% list())[[m]]
+      if (is.null(fn) && is.function(scoped)) { fns[[m]] <- scoped; next }
       if (is.null(fn))
         stop("compile(): unknown metric '", m, "' (give 'accuracy', a metric name, a metric_* function ",
              "or custom_metric())", call. = FALSE)

@@ -208,8 +208,11 @@ model_layers <- function(model) {
     },
     loss = .subset2(x, "compiled")$loss,
     metrics_names = cpp_model_metric_names(ptr),
-    trainable_weights = unname(unlist(lapply(model_layers(x), function(l)
-      if (inherits(l, "kerasnative_layer") && l$trainable) l$weights), recursive = FALSE)),
+    trainable_weights = unname(unlist(lapply(model_layers(x), function(l) {
+      if (!inherits(l, "kerasnative_layer") || !l$trainable) return(NULL)
+      w <- cpp_layer_weights(layer_ptr(l))
+      unname(w[attr(w, "trainable")])  # without non-trainable weights (moving statistics, add_weight(trainable = FALSE))
+    }), recursive = FALSE)),
     weights = get_weights(x),
     count_params = function() count_params(x),
     get_weights = function() get_weights(x),

@@ -41,27 +41,61 @@ read_h5 <- function(filepath, fn) {
   kn_try(cpp_h5_read(normalizePath(filepath)), paste0(fn, "()"))
 }
 
-# custom_objects (named list) -> what the C++ builder takes: class name ->
-# supported class name, or a function(config_json) returning a layer handle.
+# custom_objects (named list, merged with with_custom_object_scope()) -> what
+# the C++ builder takes: class name -> supported class name, or a
+# function(config_json) returning a layer handle. R6 classes (KerasLayer)
+# are created from their saved constructor arguments; Lambda layers get
+# their R function from custom_objects (see lambda_from_config()).
 custom_objects_map <- function(custom_objects) {
-  if (is.null(custom_objects) || !length(custom_objects)) return(list())
-  if (!is.list(custom_objects)) custom_objects <- as.list(custom_objects)
-  nm <- names(custom_objects)
-  if (is.null(nm) || any(!nzchar(nm)))
-    stop("`custom_objects` must be a named list (class name = layer class or function)", call. = FALSE)
+  custom_objects <- all_custom_objects(custom_objects)
+  from_json <- function(json) jsonlite::fromJSON(json, simplifyVector = FALSE)
   out <- lapply(custom_objects, function(v) {
     if (is.character(v) && length(v) == 1) return(v)
+    if (R6::is.R6Class(v)) return(function(json) layer_ptr(custom_layer_from_config(v, from_json(json))))
     if (is.function(v) && !inherits(v, "kerasnative_layer")) {
       return(function(json) {
-        layer <- v(jsonlite::fromJSON(json, simplifyVector = FALSE))
-        ptr <- layer_ptr(layer)
+        layer <- v(from_json(json))
+        ptr <- attr(layer, "ptr", exact = TRUE)
         if (is.null(ptr)) stop("custom_objects functions must return a layer (e.g. layer_dense(...))", call. = FALSE)
         ptr
       })
     }
-    NULL  # custom losses/metrics or other objects: not used for layers
+    NULL  # other objects: not used for layers
   })
-  out[!vapply(out, is.null, logical(1))]
+  out <- out[!vapply(out, is.null, logical(1))]
+  if (is.null(out$Lambda))
+    out$Lambda <- function(json) layer_ptr(lambda_from_config(from_json(json), custom_objects))
+  out
+}
+
+# custom_objects given to a loader plus those of enclosing
+# with_custom_object_scope() calls (the explicit ones win).
+all_custom_objects <- function(custom_objects) {
+  objs <- normalize_custom_objects(custom_objects)
+  scope <- .kn$custom_object_scope %||% list()
+  c(objs, scope[setdiff(names(scope), names(objs))])
+}
+
+# A custom R6 layer from its saved config: the entries other than the common
+# layer ones go to the class's new() (when it takes them).
+custom_layer_from_config <- function(gen, config) {
+  common <- c("name", "trainable", "batch_input_shape", "dtype")
+  args <- config[!names(config) %in% common]
+  init <- r6_method(gen, "initialize")
+  if (!is.null(init) && !"..." %in% names(formals(init))) args <- args[names(args) %in% names(formals(init))]
+  if (is.null(init)) args <- list()
+  bis <- config$batch_input_shape
+  create_custom_layer(gen, NULL, c(args, list(name = config$name, trainable = config$trainable %||% TRUE,
+                                               batch_input_shape = bis)))
+}
+
+r6_method <- function(gen, name) {
+  while (!is.null(gen)) {
+    m <- gen$public_methods[[name]]
+    if (!is.null(m)) return(m)
+    gen <- gen$get_inherit()
+  }
+  NULL
 }
 
 # Engine model from a Keras config (JSON text) -> R model object.
@@ -121,19 +155,53 @@ losses_from_keras <- function(loss, output_names) {
   one(loss)
 }
 
-metrics_from_keras <- function(metrics) {
+# Keras metrics entry -> list for compile(): "accuracy", metric names
+# kerasnative knows, and custom metrics (from custom_objects, by name).
+# Serialized metric objects kerasnative does not know are dropped with a
+# warning; unknown metric names are an error naming them.
+metrics_from_keras <- function(metrics, custom_objects = list()) {
   flat <- character(0)
+  objects <- character(0)
   walk <- function(m) {
     if (is.null(m)) return()
     if (is.character(m)) { flat <<- c(flat, m); return() }
-    if (is.list(m) && !is.null(m$class_name)) { flat <<- c(flat, m$config$name %||% snake_case(m$class_name)); return() }
+    if (is.list(m) && !is.null(m$class_name)) { objects <<- c(objects, m$config$name %||% snake_case(m$class_name)); return() }
     if (is.list(m)) for (x in m) walk(x)
   }
   walk(metrics)
-  acc <- grepl("^(sparse_)?(categorical_|binary_)?acc(uracy)?$", flat)
-  if (any(!acc))
-    warning("metrics not supported and dropped: ", paste(unique(flat[!acc]), collapse = ", "), call. = FALSE)
-  if (any(acc)) "accuracy" else NULL
+  acc_re <- "^(sparse_)?(categorical_|binary_)?acc(uracy)?$"
+  drop <- objects[!grepl(acc_re, objects) & !vapply(objects, known_metric, logical(1))]
+  if (length(drop))
+    warning("metrics not supported and dropped: ", paste(unique(drop), collapse = ", "), call. = FALSE)
+  flat <- unique(c(flat, setdiff(objects, drop)))
+  out <- list()
+  for (m in flat) {
+    if (grepl(acc_re, m)) { out$accuracy <- "accuracy"; next }
+    f <- custom_objects[[m]]
+    if (is.function(f)) { out[[m]] <- custom_metric(m, f); next }
+    if (!known_metric(m))
+      stop("metric '", m, "' is not a kerasnative metric: give the R function in `custom_objects`, e.g. ",
+           "custom_objects = list(", m, " = function(y_true, y_pred) ...)", call. = FALSE)
+    out[[m]] <- m
+  }
+  if (length(out)) unname(out) else NULL
+}
+
+known_metric <- function(m) {
+  full <- if (m %in% names(metric_aliases)) metric_aliases[[m]] else m
+  exists(paste0("metric_", full), envir = asNamespace("kerasnative"), inherits = FALSE)
+}
+
+# A saved loss name -> what compile() takes: the custom_objects function of
+# that name, else the name when kerasnative knows it; an error naming it otherwise.
+loss_from_saved_name <- function(l, custom_objects) {
+  f <- custom_objects[[l]]
+  if (is.function(f)) return(structure(f, kn_name = l))
+  full <- if (l %in% names(loss_aliases)) loss_aliases[[l]] else l
+  if (l %in% native_losses || exists(paste0("loss_", full), envir = asNamespace("kerasnative"), inherits = FALSE))
+    return(l)
+  stop("loss '", l, "' is not a kerasnative loss: give the R function in `custom_objects`, e.g. ",
+       "custom_objects = list(", l, " = function(y_true, y_pred) ...)", call. = FALSE)
 }
 
 output_layer_names <- function(model) {
@@ -151,11 +219,12 @@ stored_iterations <- function(tc) {
 
 # Compile `model` from a training_config JSON text and restore the optimizer
 # state of the read file `h5`.
-compile_from_training_config <- function(model, tc_json, h5, fn) {
+compile_from_training_config <- function(model, tc_json, h5, fn, custom_objects = NULL) {
   tc <- jsonlite::fromJSON(tc_json, simplifyVector = FALSE)
+  objs <- all_custom_objects(custom_objects)
   opt <- optimizer_from_keras(tc$optimizer_config)
-  loss <- losses_from_keras(tc$loss, output_layer_names(model))
-  metrics <- metrics_from_keras(tc$metrics)
+  loss <- lapply(losses_from_keras(tc$loss, output_layer_names(model)), loss_from_saved_name, objs)
+  metrics <- metrics_from_keras(tc$metrics, objs)
   lw <- tc$loss_weights
   if (is.list(lw) && !is.null(names(lw))) lw <- lw[output_layer_names(model)]
   if (!is.null(lw)) lw <- as.numeric(unlist(lw))
@@ -177,7 +246,7 @@ model_from_h5 <- function(h5, custom_objects, compile, fn) {
   for (w in warn) warning(w, call. = FALSE)
   if (isTRUE(compile)) {
     if (nzchar(h5$training_config)) {
-      compile_from_training_config(model, h5$training_config, h5, fn)
+      compile_from_training_config(model, h5$training_config, h5, fn, custom_objects)
     } else {
       warning("no training configuration found in the file: the model was *not* compiled; ",
               "compile it manually", call. = FALSE)

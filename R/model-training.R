@@ -29,6 +29,13 @@ compile <- function(object, optimizer, loss, metrics = NULL, loss_weights = NULL
   check_unsupported(sample_weight_mode = sample_weight_mode, weighted_metrics = weighted_metrics)
   if (missing(optimizer)) stop("compile(): `optimizer` is required", call. = FALSE)
   if (missing(loss)) stop("compile(): `loss` is required", call. = FALSE)
+  if (is.function(loss) && is.null(attr(loss, "py_function_name")) && is.name(substitute(loss)))
+    attr(loss, "kn_name") <- as.character(substitute(loss))  # the name saved in training_config
+  if (is_unbuilt_custom(object)) {  # keras_model_custom(): compiled when built on its first data
+    assign("pending_compile", list(optimizer = optimizer, loss = loss, metrics = metrics, loss_weights = loss_weights),
+           envir = object)
+    return(invisible(object))
+  }
   opt <- resolve_optimizer(optimizer)
   # losses and metrics: native kernels by name, anything else traced into the graph
   if (!is.list(loss) || is.function(loss)) loss <- if (is.character(loss)) as.list(loss) else list(loss)
@@ -165,6 +172,7 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
                 class_weight = NULL, sample_weight = NULL, initial_epoch = 0,
                 steps_per_epoch = NULL, validation_steps = NULL, ...) {
   if (!is_model(object)) stop("fit() needs a model", call. = FALSE)
+  custom_model_build(object, x, "fit")
   ptr <- model_ptr(object)
   if (is.null(.subset2(object, "compiled")))
     stop("the model must be compiled before training: call compile() first", call. = FALSE)
@@ -331,6 +339,7 @@ evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
                      sample_weight = NULL, steps = NULL, callbacks = NULL, ...) {
   if (inherits(object, "tf_estimator")) return(estimator_evaluate(object, steps = steps, ...))
   if (!is_model(object)) stop("evaluate() needs a model", call. = FALSE)
+  custom_model_build(object, x, "evaluate")
   if (is.null(.subset2(object, "compiled")))
     stop("the model must be compiled before evaluation: call compile() first", call. = FALSE)
   verbose <- check_verbose(verbose, "evaluate")
@@ -368,6 +377,7 @@ evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
 predict.kerasnative_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL,
                                       callbacks = NULL, ...) {
   if (!is_model(object)) stop("predict(): `object` must be a model", call. = FALSE)
+  custom_model_build(object, x, "predict")
   verbose <- check_verbose(verbose, "predict")
   batch_size <- check_whole(batch_size %||% 32L, "predict", "batch_size")
   steps <- check_whole(steps, "predict", "steps", null_ok = TRUE)
@@ -424,6 +434,7 @@ predict_proba <- function(object, x, batch_size = NULL, verbose = 0, steps = NUL
 #' train_on_batch(model, x, to_categorical(c(0, 1, 1, 0), 2))
 #' @export
 train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NULL) {
+  custom_model_build(object, x, "train_on_batch")
   if (is.null(.subset2(object, "compiled"))) stop("call compile() first", call. = FALSE)
   if (!is.null(class_weight)) {
     cw <- class_weights_to_sample(class_weight, y)
@@ -435,6 +446,7 @@ train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NU
 #' @rdname train_on_batch
 #' @export
 test_on_batch <- function(object, x, y, sample_weight = NULL) {
+  custom_model_build(object, x, "test_on_batch")
   if (is.null(.subset2(object, "compiled"))) stop("call compile() first", call. = FALSE)
   cpp_model_test_on_batch(model_ptr(object), model_data(object, x, y, sample_weight, fn = "test_on_batch"))
 }

@@ -108,6 +108,20 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_custom_layer_new
+SEXP cpp_custom_layer_new(std::string class_name, std::string base_json, std::string extra_json, Function tracer);
+RcppExport SEXP _kerasnative_cpp_custom_layer_new(SEXP class_nameSEXP, SEXP base_jsonSEXP, SEXP extra_jsonSEXP, SEXP tracerSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type class_name(class_nameSEXP);
+    Rcpp::traits::input_parameter< std::string >::type base_json(base_jsonSEXP);
+    Rcpp::traits::input_parameter< std::string >::type extra_json(extra_jsonSEXP);
+    Rcpp::traits::input_parameter< Function >::type tracer(tracerSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_custom_layer_new(class_name, base_json, extra_json, tracer));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_dataset_new
 SEXP cpp_dataset_new(std::string spec_json, List slices);
 RcppExport SEXP _kerasnative_cpp_dataset_new(SEXP spec_jsonSEXP, SEXP slicesSEXP) {
@@ -1253,6 +1267,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_step_start", (DL_FUNC) &_kerasnative_cpp_step_start, 4},
     {"_kerasnative_cpp_step_done", (DL_FUNC) &_kerasnative_cpp_step_done, 1},
     {"_kerasnative_cpp_step_wait", (DL_FUNC) &_kerasnative_cpp_step_wait, 2},
+    {"_kerasnative_cpp_custom_layer_new", (DL_FUNC) &_kerasnative_cpp_custom_layer_new, 4},
     {"_kerasnative_cpp_dataset_new", (DL_FUNC) &_kerasnative_cpp_dataset_new, 2},
     {"_kerasnative_cpp_dataset_iterator", (DL_FUNC) &_kerasnative_cpp_dataset_iterator, 2},
     {"_kerasnative_cpp_iterator_next", (DL_FUNC) &_kerasnative_cpp_iterator_next, 1},

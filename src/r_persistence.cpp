@@ -40,7 +40,7 @@ kn::CustomLayers custom_layers(const List& custom) {
   for (R_xlen_t i = 0; i < custom.size(); ++i) {
     std::string cls = as<std::string>(nm[i]);
     SEXP v = custom[i];
-    kn::CustomLayer c;
+    kn::CustomObject c;
     if (Rf_isFunction(v)) {
       Function f(v);
       c.build = [f](const kn::Json& cfg) { return layer_of(f(cfg.dump())); };

@@ -66,7 +66,8 @@ Json with_batch_input_shape(const Json& cfg, const Node& input) {
 Json keras_model_config(const Model& m, bool sequential) {
   const Graph& g = m.graph;
   if (g.has_model_ops())
-    throw Error("models with lambda layers or backend (k_*) ops cannot be saved yet");
+    throw Error("models with backend (k_*) ops or tensor arithmetic outside a layer cannot be saved: wrap them in "
+                "layer_lambda() (Lambda layers and custom layers are saved)");
   Json root = Json::object();
   Json cfg = Json::object();
   cfg.set("name", m.name);
@@ -174,6 +175,10 @@ LayerPtr build_layer(const std::string& cls, const Json& cfg, const CustomLayers
       throw Error("custom_objects entry '" + cls + "' must be the name of a supported layer class or a function");
     use = c->second.use_class;
   }
+  if (use == "Lambda")  // its function is R (or Python) code that configs only name
+    throw Error("Lambda layer '" + lname + "' needs its R function: load the model with custom_objects = " +
+                "list(<function name> = <function>) (models with Lambda or R6 custom layers cannot be " +
+                "restored from readRDS()/unserialize(); use save_model_hdf5() and load_model_hdf5())");
   std::vector<std::string> known = registered_layers();
   if (std::find(known.begin(), known.end(), use) == known.end())
     throw Error("unknown layer class '" + use + "' (layer '" + lname + "'); supply it through `custom_objects` " +

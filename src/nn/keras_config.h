@@ -17,11 +17,11 @@ namespace kn {
 // One custom_objects entry for a layer class the engine does not know: build
 // `use_class` (a registered class) from the same config, or call `build`
 // (when set) with the layer's config.
-struct CustomLayer {
+struct CustomObject {
   std::string use_class;
   std::function<LayerPtr(const Json& config)> build;
 };
-using CustomLayers = std::map<std::string, CustomLayer>;
+using CustomLayers = std::map<std::string, CustomObject>;
 
 // Keras 2.2.4 model.get_config() wrapped as {"class_name", "config"}:
 // "Sequential" (layers in order, the first carrying batch_input_shape) or
