@@ -112,3 +112,14 @@ test_that("new layers round-trip through model_to_json and keep the common argum
   expect_error(layer_gaussian_noise(stddev = 1, dtype = "float64"), "dtype")
   expect_s3_class(layer_activation_relu(), "keras.layers.advanced_activations.ReLU")
 })
+
+test_that("every layer honours dtype and trainable", {
+  expect_error(layer_flatten(dtype = "float64"), "dtype")
+  expect_error(layer_max_pooling_3d(name = "p", dtype = "int32"), "dtype")
+  m <- keras_model_sequential() %>% layer_dense(units = 2, input_shape = 3) %>%
+    layer_batch_normalization(trainable = FALSE) %>% layer_activation_parametric_relu(trainable = FALSE)
+  expect_false(get_layer(m, index = 2)$trainable)
+  expect_false(get_layer(m, index = 3)$trainable)
+  expect_equal(count_params(m) - length(unlist(get_weights(get_layer(m, index = 1)))), 8 + 2)
+  expect_error(layer_dense(units = 2, trainable = "no"), "trainable")
+})
