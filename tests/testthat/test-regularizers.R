@@ -112,3 +112,21 @@ test_that("initializers: seeds reproduce, distributions and special matrices are
   expect_error(initializer_variance_scaling(mode = "fan_x"), "arg")
   expect_output(print(initializer_he_normal()), "keras.initializers.VarianceScaling")
 })
+
+test_that("batch normalization's gamma and beta take regularizers and constraints", {
+  set.seed(7)
+  x <- matrix(rnorm(24), 8, 3)
+  m <- keras_model_sequential() %>%
+    layer_batch_normalization(input_shape = 3, gamma_regularizer = regularizer_l2(0.1),
+                              beta_constraint = constraint_nonneg())
+  m %>% compile(loss = "mse", optimizer = optimizer_sgd(lr = 0.5))
+  # inference: gamma = 1, beta = 0, moving mean 0 / variance 1 -> y = x / sqrt(1 + eps); loss + 0.1 * sum(gamma^2)
+  y0 <- x / sqrt(1 + 0.001)
+  expect_equal(evaluate(m, x, x * 0, verbose = 0)[[1]], mean(y0^2) + 0.1 * 3, tolerance = 1e-5)
+  train_on_batch(m, x, x * 0 - 5)   # pushes beta down: the constraint keeps it at 0
+  w <- get_weights(m)
+  expect_true(all(w[[2]] >= 0))
+  expect_error(keras_model_sequential() %>%
+                 layer_batch_normalization(input_shape = 3, center = FALSE, beta_regularizer = regularizer_l1()),
+               "no weight 'beta'")
+})
