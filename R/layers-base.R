@@ -8,7 +8,13 @@ layer_module <- function(class_name) {
     MaxPooling2D = , AveragePooling2D = , GlobalMaxPooling2D = ,
     GlobalAveragePooling2D = , MaxPooling1D = "pooling",
     BatchNormalization = "normalization",
-    LeakyReLU = "advanced_activations",
+    LeakyReLU = , ReLU = , ELU = , PReLU = , ThresholdedReLU = , Softmax = "advanced_activations",
+    GaussianNoise = , GaussianDropout = , AlphaDropout = "noise",
+    SpatialDropout1D = , SpatialDropout2D = , SpatialDropout3D = , ActivityRegularization = "core",
+    UpSampling2D = , UpSampling3D = , Cropping2D = , Cropping3D = , ZeroPadding3D = ,
+    Conv2DTranspose = , Conv3D = , Conv3DTranspose = , SeparableConv2D = , DepthwiseConv2D = "convolutional",
+    MaxPooling3D = , AveragePooling3D = , GlobalMaxPooling3D = , GlobalAveragePooling3D = "pooling",
+    LocallyConnected1D = , LocallyConnected2D = "local", Dot = "merge",
     Embedding = "embeddings",
     SimpleRNN = , LSTM = , GRU = "recurrent",
     Concatenate = , Add = , Subtract = , Multiply = , Average = , Maximum = , Minimum = "merge",
@@ -60,7 +66,8 @@ batch_input_shape_of <- function(input_shape = NULL, batch_input_shape = NULL, b
 # Checks of the arguments most layers share (before they are converted).
 check_layer_common <- function(fn, name = NULL, activation = NULL, use_bias = TRUE) {
   check_string(name, fn, "name", null_ok = TRUE)
-  check_string(activation, fn, "activation", null_ok = TRUE)
+  if (is.function(activation)) activation_arg(activation, fn)
+  else check_string(activation, fn, "activation", null_ok = TRUE)
   check_flag(use_bias, fn, "use_bias")
   invisible(TRUE)
 }
@@ -80,15 +87,31 @@ create_layer <- function(layer_class, object, args = list(), input_shape = NULL,
   if (!missing(object)) force(object)
   if (R6::is.R6Class(layer_class))
     return(create_custom_layer(layer_class, if (missing(object)) NULL else object, args))
+  # The `dtype` and `trainable` arguments every layer_*() function takes, read
+  # from the calling function so that no layer ignores them.
+  caller <- parent.frame()
+  dtype <- get0("dtype", envir = caller, inherits = FALSE)
+  if (!is.null(dtype) && !identical(dtype, "float32"))
+    stop(deparse(sys.call(-1)[[1]])[1], "(): dtype = '", paste(format(dtype), collapse = " "), "' is not supported; ",
+         "kerasnative layers compute in float32 (dtype = NULL or \"float32\")", call. = FALSE)
+  trainable <- get0("trainable", envir = caller, inherits = FALSE)
+  if (!is.null(trainable) && !(is.logical(trainable) && length(trainable) == 1 && !is.na(trainable)))
+    stop("`trainable` must be TRUE or FALSE, got ", arg_text(trainable), call. = FALSE)
   class_name <- layer_class
   config <- args
   config <- config[!vapply(config, is.null, logical(1))]
+  config <- lapply(config, function(v) {  # initializer/regularizer/constraint objects, activation functions
+    if (inherits(v, "kerasnative_keras_object")) return(keras_object_json(v))
+    if (is.function(v) && !is.null(attr(v, "py_function_name", exact = TRUE))) return(attr(v, "py_function_name"))
+    v
+  })
   name <- config$name %||% unique_name(snake_case(class_name))
   config$name <- NULL
   config$trainable <- NULL
   bis <- batch_input_shape_of(input_shape, batch_input_shape, batch_size)
   full <- c(list(name = name, trainable = TRUE), if (!is.null(bis)) list(batch_input_shape = bis), config)
   ptr <- cpp_layer_new(class_name, to_json(full))
+  if (identical(trainable, FALSE)) cpp_layer_set_trainable(ptr, FALSE)
   layer <- new_layer_object(ptr)
   if (!is.null(weights)) attr(layer, "initial_weights") <- weights
   if (missing(object) || is.null(object)) return(layer)

@@ -41,8 +41,9 @@ layer_conv_2d <- function(object, filters, kernel_size, strides = c(1L, 1L), pad
                           kernel_constraint = NULL, bias_constraint = NULL, input_shape = NULL,
                           batch_input_shape = NULL, batch_size = NULL, dtype = NULL, name = NULL,
                           trainable = NULL, weights = NULL) {
-  check_no_penalties(kernel_regularizer, bias_regularizer, activity_regularizer,
-                     kernel_constraint, bias_constraint)
+  penalties <- penalty_args("layer_conv_2d", kernel_regularizer = kernel_regularizer,
+                            bias_regularizer = bias_regularizer, activity_regularizer = activity_regularizer,
+                            kernel_constraint = kernel_constraint, bias_constraint = bias_constraint)
   check_data_format(data_format, "layer_conv_2d")
   if (missing(filters) || missing(kernel_size)) stop("layer_conv_2d(): `filters` and `kernel_size` are required", call. = FALSE)
   check_whole(filters, "layer_conv_2d", "filters")
@@ -54,11 +55,11 @@ layer_conv_2d <- function(object, filters, kernel_size, strides = c(1L, 1L), pad
   if (!is.null(input_shape) && length(unlist(input_shape)) != 3)
     arg_fail("layer_conv_2d", "input_shape", "3 dimensions (height, width, channels)", input_shape)
   res <- create_layer("Conv2D", if (missing(object)) NULL else object,
-    list(name = name, filters = as.integer(filters), kernel_size = pair(kernel_size),
-         strides = pair(strides), padding = tolower(padding), data_format = "channels_last",
-         dilation_rate = pair(dilation_rate), activation = activation %||% "linear",
-         use_bias = use_bias, kernel_initializer = kernel_initializer,
-         bias_initializer = bias_initializer),
+    c(list(name = name, filters = as.integer(filters), kernel_size = pair(kernel_size),
+           strides = pair(strides), padding = tolower(padding), data_format = "channels_last",
+           dilation_rate = pair(dilation_rate), activation = activation %||% "linear",
+           use_bias = use_bias, kernel_initializer = kernel_initializer,
+           bias_initializer = bias_initializer), penalties),
     input_shape, batch_input_shape, batch_size, weights)
   set_trainable_arg(res, trainable)
 }
@@ -145,4 +146,273 @@ layer_reshape <- function(object, target_shape, input_shape = NULL, batch_input_
   create_layer("Reshape", if (missing(object)) NULL else object,
                list(name = name, target_shape = as_int_list(target_shape)),
                input_shape, batch_input_shape, batch_size, weights)
+}
+
+# (before, after) pairs per spatial axis from an int, `n` ints or `n` pairs.
+spatial_pairs <- function(x, fn, arg, n) {
+  if (is.list(x)) {
+    if (length(x) != n) arg_fail(fn, arg, sprintf("a list of %d pairs", n), x)
+    return(lapply(x, function(v) as.list(rep_len(check_whole(v, fn, arg, min = 0, len = 1:2), 2))))
+  }
+  v <- rep_len(check_whole(x, fn, arg, min = 0, len = unique(c(1L, n))), n)
+  lapply(v, function(e) list(e, e))
+}
+spatial_format <- function(data_format, fn) {
+  if (is.null(data_format)) return("channels_last")
+  check_string(data_format, fn, "data_format", choices = c("channels_last", "channels_first"))
+  data_format
+}
+
+#' Upsampling layers for 2D and 3D inputs
+#'
+#' Repeat each row / column (/ depth slice) `size` times (nearest neighbour).
+#' @inheritParams layer_dense
+#' @param size Integer or vector of 2 (3) integers: the upsampling factors.
+#' @param data_format `"channels_last"` (default, `(batch, spatial..., channels)`)
+#'   or `"channels_first"` (`(batch, channels, spatial...)`).
+#' @param interpolation Only `"nearest"`.
+#' @return A model, tensor or layer, depending on `object`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_upsampling_2d(size = c(2, 2), input_shape = c(4, 4, 1))
+#' @export
+layer_upsampling_2d <- function(object, size = c(2L, 2L), data_format = NULL, interpolation = "nearest",
+                                input_shape = NULL, batch_input_shape = NULL, batch_size = NULL, dtype = NULL,
+                                name = NULL, trainable = NULL, weights = NULL) {
+  fn <- "layer_upsampling_2d"
+  check_sizes(size, fn, "size", 2)
+  check_string(interpolation, fn, "interpolation", choices = "nearest")
+  surface_layer(fn, "UpSampling2D", if (missing(object)) NULL else object,
+                list(size = pair(size), data_format = spatial_format(data_format, fn), interpolation = interpolation),
+                input_shape, batch_input_shape, batch_size, dtype, name, trainable, weights)
+}
+
+#' @rdname layer_upsampling_2d
+#' @export
+layer_upsampling_3d <- function(object, size = c(2L, 2L, 2L), data_format = NULL, input_shape = NULL,
+                                batch_input_shape = NULL, batch_size = NULL, dtype = NULL, name = NULL,
+                                trainable = NULL, weights = NULL) {
+  fn <- "layer_upsampling_3d"
+  check_sizes(size, fn, "size", 3)
+  surface_layer(fn, "UpSampling3D", if (missing(object)) NULL else object,
+                list(size = as.list(rep_len(as.integer(size), 3)), data_format = spatial_format(data_format, fn)),
+                input_shape, batch_input_shape, batch_size, dtype, name, trainable, weights)
+}
+
+#' Cropping layers for 2D and 3D inputs
+#'
+#' Remove `cropping` rows / columns (/ depth slices) at each end.
+#' @inheritParams layer_upsampling_2d
+#' @param cropping An integer, 2 (3) integers (symmetric) or a list of 2 (3)
+#'   pairs `c(before, after)`.
+#' @return A model, tensor or layer, depending on `object`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_cropping_2d(cropping = list(c(1, 1), c(2, 0)), input_shape = c(6, 6, 1))
+#' @export
+layer_cropping_2d <- function(object, cropping = list(c(0L, 0L), c(0L, 0L)), data_format = NULL,
+                              input_shape = NULL, batch_input_shape = NULL, batch_size = NULL, dtype = NULL,
+                              name = NULL, trainable = NULL, weights = NULL) {
+  fn <- "layer_cropping_2d"
+  surface_layer(fn, "Cropping2D", if (missing(object)) NULL else object,
+                list(cropping = spatial_pairs(cropping, fn, "cropping", 2), data_format = spatial_format(data_format, fn)),
+                input_shape, batch_input_shape, batch_size, dtype, name, trainable, weights)
+}
+
+#' @rdname layer_cropping_2d
+#' @export
+layer_cropping_3d <- function(object, cropping = list(c(1L, 1L), c(1L, 1L), c(1L, 1L)), data_format = NULL,
+                              input_shape = NULL, batch_input_shape = NULL, batch_size = NULL, dtype = NULL,
+                              name = NULL, trainable = NULL, weights = NULL) {
+  fn <- "layer_cropping_3d"
+  surface_layer(fn, "Cropping3D", if (missing(object)) NULL else object,
+                list(cropping = spatial_pairs(cropping, fn, "cropping", 3), data_format = spatial_format(data_format, fn)),
+                input_shape, batch_input_shape, batch_size, dtype, name, trainable, weights)
+}
+
+#' Zero-padding layer for 3D input (e.g. spatial or spatio-temporal)
+#' @inheritParams layer_upsampling_2d
+#' @param padding An integer, 3 integers (symmetric) or a list of 3 pairs `c(before, after)`.
+#' @return A model, tensor or layer, depending on `object`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_zero_padding_3d(padding = 1, input_shape = c(3, 3, 3, 1))
+#' @export
+layer_zero_padding_3d <- function(object, padding = c(1L, 1L, 1L), data_format = NULL, input_shape = NULL,
+                                  batch_input_shape = NULL, batch_size = NULL, dtype = NULL, name = NULL,
+                                  trainable = NULL, weights = NULL) {
+  fn <- "layer_zero_padding_3d"
+  surface_layer(fn, "ZeroPadding3D", if (missing(object)) NULL else object,
+                list(padding = spatial_pairs(padding, fn, "padding", 3), data_format = spatial_format(data_format, fn)),
+                input_shape, batch_input_shape, batch_size, dtype, name, trainable, weights)
+}
+
+# Sizes -> list of n integers.
+n_ints <- function(x, n) if (is.null(x)) NULL else as.list(rep_len(as.integer(x), n))
+# Checks shared by the convolution layers below; returns their common config entries.
+conv_common <- function(fn, n, kernel_size, strides, padding, data_format, activation, use_bias, name,
+                        dilation_rate = 1L) {
+  check_data_format(data_format, fn)
+  check_sizes(kernel_size, fn, "kernel_size", n)
+  check_sizes(strides, fn, "strides", n)
+  check_sizes(dilation_rate, fn, "dilation_rate", n)
+  check_padding(padding, fn)
+  check_layer_common(fn, name, activation, use_bias)
+  list(kernel_size = n_ints(kernel_size, n), strides = n_ints(strides, n), padding = tolower(padding),
+       data_format = "channels_last", dilation_rate = n_ints(dilation_rate, n),
+       activation = activation %||% "linear", use_bias = use_bias)
+}
+
+#' Transposed convolution layers (deconvolution)
+#'
+#' The adjoint of [layer_conv_2d()] / [layer_conv_3d()]: output size per axis
+#' `input * strides` (`"same"`) or `input * strides + max(kernel - strides, 0)`
+#' (`"valid"`), or `(input - 1) * strides + kernel - 2 * pad + output_padding`
+#' when `output_padding` is given. Kernel `(kh, kw, filters, in)` as Keras.
+#' @inheritParams layer_conv_2d
+#' @param output_padding `NULL` or an integer (vector) smaller than `strides`:
+#'   extra rows / columns at the end of the output.
+#' @return A model, tensor or layer, depending on `object`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_conv_2d_transpose(filters = 4, kernel_size = 3, strides = 2, padding = "same",
+#'                           input_shape = c(7, 7, 8))
+#' @export
+layer_conv_2d_transpose <- function(object, filters, kernel_size, strides = c(1, 1), padding = "valid",
+                                    output_padding = NULL, data_format = NULL, dilation_rate = c(1, 1),
+                                    activation = NULL, use_bias = TRUE, kernel_initializer = "glorot_uniform",
+                                    bias_initializer = "zeros", kernel_regularizer = NULL, bias_regularizer = NULL,
+                                    activity_regularizer = NULL, kernel_constraint = NULL, bias_constraint = NULL,
+                                    input_shape = NULL, batch_input_shape = NULL, batch_size = NULL, dtype = NULL,
+                                    name = NULL, trainable = NULL, weights = NULL) {
+  fn <- "layer_conv_2d_transpose"
+  if (missing(filters) || missing(kernel_size)) stop(fn, "(): `filters` and `kernel_size` are required", call. = FALSE)
+  check_whole(filters, fn, "filters")
+  if (any(as.integer(dilation_rate) != 1)) stop(fn, "(): `dilation_rate` other than 1 is not supported", call. = FALSE)
+  cfg <- conv_common(fn, 2, kernel_size, strides, padding, data_format, activation, use_bias, name)
+  if (!is.null(output_padding)) check_whole(output_padding, fn, "output_padding", min = 0, len = 1:2)
+  pen <- penalty_args(fn, kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
+                      activity_regularizer = activity_regularizer, kernel_constraint = kernel_constraint,
+                      bias_constraint = bias_constraint)
+  surface_layer(fn, "Conv2DTranspose", if (missing(object)) NULL else object,
+                c(list(filters = as.integer(filters)), cfg,
+                  list(output_padding = n_ints(output_padding, 2), kernel_initializer = kernel_initializer,
+                       bias_initializer = bias_initializer), pen),
+                input_shape, batch_input_shape, batch_size, dtype, name, trainable, weights)
+}
+
+#' @rdname layer_conv_2d_transpose
+#' @export
+layer_conv_3d_transpose <- function(object, filters, kernel_size, strides = c(1, 1, 1), padding = "valid",
+                                    output_padding = NULL, data_format = NULL, activation = NULL, use_bias = TRUE,
+                                    kernel_initializer = "glorot_uniform", bias_initializer = "zeros",
+                                    kernel_regularizer = NULL, bias_regularizer = NULL, activity_regularizer = NULL,
+                                    kernel_constraint = NULL, bias_constraint = NULL, input_shape = NULL,
+                                    batch_input_shape = NULL, batch_size = NULL, dtype = NULL, name = NULL,
+                                    trainable = NULL, weights = NULL) {
+  fn <- "layer_conv_3d_transpose"
+  if (missing(filters) || missing(kernel_size)) stop(fn, "(): `filters` and `kernel_size` are required", call. = FALSE)
+  check_whole(filters, fn, "filters")
+  cfg <- conv_common(fn, 3, kernel_size, strides, padding, data_format, activation, use_bias, name)
+  if (!is.null(output_padding)) check_whole(output_padding, fn, "output_padding", min = 0, len = c(1L, 3L))
+  pen <- penalty_args(fn, kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
+                      activity_regularizer = activity_regularizer, kernel_constraint = kernel_constraint,
+                      bias_constraint = bias_constraint)
+  surface_layer(fn, "Conv3DTranspose", if (missing(object)) NULL else object,
+                c(list(filters = as.integer(filters)), cfg,
+                  list(output_padding = n_ints(output_padding, 3), kernel_initializer = kernel_initializer,
+                       bias_initializer = bias_initializer), pen),
+                input_shape, batch_input_shape, batch_size, dtype, name, trainable, weights)
+}
+
+#' 3D convolution layer (e.g. spatial convolution over volumes)
+#'
+#' Channels-last `(batch, D, H, W, C)`, kernel `(kd, kh, kw, in, filters)` as Keras.
+#' @inheritParams layer_conv_2d
+#' @param kernel_size,strides,dilation_rate An integer or 3 integers.
+#' @return A model, tensor or layer, depending on `object`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_conv_3d(filters = 4, kernel_size = 3, input_shape = c(8, 8, 8, 1))
+#' @export
+layer_conv_3d <- function(object, filters, kernel_size, strides = c(1L, 1L, 1L), padding = "valid",
+                          data_format = NULL, dilation_rate = c(1L, 1L, 1L), activation = NULL, use_bias = TRUE,
+                          kernel_initializer = "glorot_uniform", bias_initializer = "zeros",
+                          kernel_regularizer = NULL, bias_regularizer = NULL, activity_regularizer = NULL,
+                          kernel_constraint = NULL, bias_constraint = NULL, input_shape = NULL,
+                          batch_input_shape = NULL, batch_size = NULL, dtype = NULL, name = NULL,
+                          trainable = NULL, weights = NULL) {
+  fn <- "layer_conv_3d"
+  if (missing(filters) || missing(kernel_size)) stop(fn, "(): `filters` and `kernel_size` are required", call. = FALSE)
+  check_whole(filters, fn, "filters")
+  cfg <- conv_common(fn, 3, kernel_size, strides, padding, data_format, activation, use_bias, name, dilation_rate)
+  pen <- penalty_args(fn, kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
+                      activity_regularizer = activity_regularizer, kernel_constraint = kernel_constraint,
+                      bias_constraint = bias_constraint)
+  surface_layer(fn, "Conv3D", if (missing(object)) NULL else object,
+                c(list(filters = as.integer(filters)), cfg,
+                  list(kernel_initializer = kernel_initializer, bias_initializer = bias_initializer), pen),
+                input_shape, batch_input_shape, batch_size, dtype, name, trainable, weights)
+}
+
+#' Depthwise and depthwise separable 2D convolutions
+#'
+#' `layer_depthwise_conv_2d()` convolves each input channel with its own
+#' `depth_multiplier` kernels (weights `(kh, kw, in, depth_multiplier)`);
+#' `layer_separable_conv_2d()` follows it with a 1x1 convolution to `filters`
+#' outputs (weights `(1, 1, in * depth_multiplier, filters)`).
+#' @inheritParams layer_conv_2d
+#' @param depth_multiplier Number of depthwise outputs per input channel.
+#' @param depthwise_initializer,pointwise_initializer Initializers of the two kernels.
+#' @param depthwise_regularizer,pointwise_regularizer Regularizers of the two kernels.
+#' @param depthwise_constraint,pointwise_constraint Constraints of the two kernels.
+#' @return A model, tensor or layer, depending on `object`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_separable_conv_2d(filters = 8, kernel_size = 3, input_shape = c(16, 16, 3))
+#' @export
+layer_separable_conv_2d <- function(object, filters, kernel_size, strides = c(1, 1), padding = "valid",
+                                    data_format = NULL, dilation_rate = 1, depth_multiplier = 1, activation = NULL,
+                                    use_bias = TRUE, depthwise_initializer = "glorot_uniform",
+                                    pointwise_initializer = "glorot_uniform", bias_initializer = "zeros",
+                                    depthwise_regularizer = NULL, pointwise_regularizer = NULL,
+                                    bias_regularizer = NULL, activity_regularizer = NULL,
+                                    depthwise_constraint = NULL, pointwise_constraint = NULL, bias_constraint = NULL,
+                                    input_shape = NULL, batch_input_shape = NULL, batch_size = NULL, dtype = NULL,
+                                    name = NULL, trainable = NULL, weights = NULL) {
+  fn <- "layer_separable_conv_2d"
+  if (missing(filters) || missing(kernel_size)) stop(fn, "(): `filters` and `kernel_size` are required", call. = FALSE)
+  check_whole(filters, fn, "filters")
+  cfg <- conv_common(fn, 2, kernel_size, strides, padding, data_format, activation, use_bias, name, dilation_rate)
+  pen <- penalty_args(fn, depthwise_regularizer = depthwise_regularizer, pointwise_regularizer = pointwise_regularizer,
+                      bias_regularizer = bias_regularizer, activity_regularizer = activity_regularizer,
+                      depthwise_constraint = depthwise_constraint, pointwise_constraint = pointwise_constraint,
+                      bias_constraint = bias_constraint)
+  surface_layer(fn, "SeparableConv2D", if (missing(object)) NULL else object,
+                c(list(filters = as.integer(filters)), cfg,
+                  list(depth_multiplier = check_whole(depth_multiplier, fn, "depth_multiplier"),
+                       depthwise_initializer = depthwise_initializer, pointwise_initializer = pointwise_initializer,
+                       bias_initializer = bias_initializer), pen),
+                input_shape, batch_input_shape, batch_size, dtype, name, trainable, weights)
+}
+
+#' @rdname layer_separable_conv_2d
+#' @export
+layer_depthwise_conv_2d <- function(object, kernel_size, strides = c(1, 1), padding = "valid", depth_multiplier = 1,
+                                    data_format = NULL, activation = NULL, use_bias = TRUE,
+                                    depthwise_initializer = "glorot_uniform", bias_initializer = "zeros",
+                                    depthwise_regularizer = NULL, bias_regularizer = NULL, activity_regularizer = NULL,
+                                    depthwise_constraint = NULL, bias_constraint = NULL, input_shape = NULL,
+                                    batch_input_shape = NULL, batch_size = NULL, dtype = NULL, name = NULL,
+                                    trainable = NULL, weights = NULL) {
+  fn <- "layer_depthwise_conv_2d"
+  if (missing(kernel_size)) stop(fn, "(): `kernel_size` is required", call. = FALSE)
+  cfg <- conv_common(fn, 2, kernel_size, strides, padding, data_format, activation, use_bias, name)
+  pen <- penalty_args(fn, depthwise_regularizer = depthwise_regularizer, bias_regularizer = bias_regularizer,
+                      activity_regularizer = activity_regularizer, depthwise_constraint = depthwise_constraint,
+                      bias_constraint = bias_constraint)
+  surface_layer(fn, "DepthwiseConv2D", if (missing(object)) NULL else object,
+                c(cfg, list(depth_multiplier = check_whole(depth_multiplier, fn, "depth_multiplier"),
+                            depthwise_initializer = depthwise_initializer, bias_initializer = bias_initializer), pen),
+                input_shape, batch_input_shape, batch_size, dtype, name, trainable, weights)
 }

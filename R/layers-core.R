@@ -22,12 +22,14 @@ check_no_penalties <- function(kernel_regularizer, bias_regularizer, activity_re
 #' @param units Positive integer, dimensionality of the output space.
 #' @param activation Name of activation function to use (`NULL`: linear).
 #' @param use_bias Whether the layer uses a bias vector.
-#' @param kernel_initializer,bias_initializer Initializer names
-#'   (`"glorot_uniform"`, `"glorot_normal"`, `"he_normal"`, `"he_uniform"`,
-#'   `"lecun_normal"`, `"zeros"`, `"ones"`, `"random_normal"`,
-#'   `"random_uniform"`).
-#' @param kernel_regularizer,bias_regularizer,activity_regularizer,kernel_constraint,bias_constraint
-#'   Not supported yet (must be `NULL`).
+#' @param kernel_initializer,bias_initializer Initializers: a name
+#'   (`"glorot_uniform"`, `"he_normal"`, `"zeros"`, ...) or an
+#'   `initializer_*()` object.
+#' @param kernel_regularizer,bias_regularizer,activity_regularizer Regularizers
+#'   ([regularizer_l1()] ...) of the kernel, the bias and the layer's output;
+#'   their penalty is part of the training loss.
+#' @param kernel_constraint,bias_constraint Constraints ([constraint_maxnorm()]
+#'   ...) applied to the kernel and the bias after every update.
 #' @param input_shape Dimensionality of the input (integer) not including the
 #'   samples axis; required for the first layer of a Sequential model.
 #' @param batch_input_shape Shapes, including the batch size.
@@ -49,15 +51,16 @@ layer_dense <- function(object, units, activation = NULL, use_bias = TRUE,
                         bias_constraint = NULL, input_shape = NULL, batch_input_shape = NULL,
                         batch_size = NULL, dtype = NULL, name = NULL, trainable = NULL,
                         weights = NULL) {
-  check_no_penalties(kernel_regularizer, bias_regularizer, activity_regularizer,
-                     kernel_constraint, bias_constraint)
+  penalties <- penalty_args("layer_dense", kernel_regularizer = kernel_regularizer,
+                            bias_regularizer = bias_regularizer, activity_regularizer = activity_regularizer,
+                            kernel_constraint = kernel_constraint, bias_constraint = bias_constraint)
   if (missing(units)) stop("layer_dense(): `units` is required", call. = FALSE)
   units <- check_whole(units, "layer_dense", "units")
   check_layer_common("layer_dense", name, activation, use_bias)
   layer <- create_layer("Dense", if (missing(object)) NULL else object,
-    list(name = name, units = as.integer(units), activation = activation %||% "linear",
-         use_bias = use_bias, kernel_initializer = kernel_initializer,
-         bias_initializer = bias_initializer),
+    c(list(name = name, units = as.integer(units), activation = activation %||% "linear",
+           use_bias = use_bias, kernel_initializer = kernel_initializer,
+           bias_initializer = bias_initializer), penalties),
     input_shape, batch_input_shape, batch_size, weights)
   set_trainable_arg(layer, trainable)
 }
@@ -81,7 +84,9 @@ set_trainable_arg <- function(result, trainable) {
 #' inference.
 #' @inheritParams layer_dense
 #' @param rate Float between 0 and 1. Fraction of the input units to drop.
-#' @param noise_shape Not supported (must be `NULL`).
+#' @param noise_shape Shape of the binary dropout mask (batch axis included;
+#'   `NA` for "the input's size"): inputs share one draw along axes of size 1,
+#'   e.g. `c(NA, 1, 64)` drops the same features at every timestep.
 #' @param seed Ignored: randomness follows R's `set.seed()`.
 #' @examples
 #' model <- keras_model_sequential() %>%
@@ -91,13 +96,17 @@ set_trainable_arg <- function(result, trainable) {
 layer_dropout <- function(object, rate, noise_shape = NULL, seed = NULL, input_shape = NULL,
                           batch_input_shape = NULL, batch_size = NULL, name = NULL,
                           trainable = NULL, weights = NULL) {
-  check_unsupported(noise_shape = noise_shape)
   if (missing(rate)) stop("layer_dropout(): `rate` is required", call. = FALSE)
+  if (!is.null(noise_shape)) {  # NULL / NA entries: the input's size (the batch always draws per sample)
+    ns <- lapply(as.list(noise_shape), function(d) if (is.null(d) || is.na(d)) NA else d)
+    for (d in ns) if (!is.na(d)) check_whole(d, "layer_dropout", "noise_shape")
+    noise_shape <- lapply(ns, function(d) if (is.na(d)) NA else as.integer(d))
+  }
   rate <- check_number(rate, "layer_dropout", "rate", 0, 1, max_open = TRUE)
   check_whole(seed, "layer_dropout", "seed", min = 0, null_ok = TRUE)
   check_layer_common("layer_dropout", name)
   create_layer("Dropout", if (missing(object)) NULL else object,
-               list(name = name, rate = rate, seed = seed), input_shape, batch_input_shape,
+               list(name = name, rate = rate, noise_shape = noise_shape, seed = seed), input_shape, batch_input_shape,
                batch_size, weights)
 }
 

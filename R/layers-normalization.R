@@ -11,7 +11,8 @@
 #' @param center,scale Whether to use the `beta` offset / `gamma` scale.
 #' @param beta_initializer,gamma_initializer,moving_mean_initializer,moving_variance_initializer
 #'   Initializers.
-#' @param beta_regularizer,gamma_regularizer,beta_constraint,gamma_constraint Not supported.
+#' @param beta_regularizer,gamma_regularizer,beta_constraint,gamma_constraint Regularizers
+#'   (penalty in the training loss) and constraints (applied after every update) of beta and gamma.
 #' @examples
 #' model <- keras_model_sequential() %>%
 #'   layer_dense(units = 8, input_shape = 4) %>%
@@ -27,9 +28,9 @@ layer_batch_normalization <- function(object, axis = -1L, momentum = 0.99, epsil
                                       input_shape = NULL, batch_input_shape = NULL,
                                       batch_size = NULL, dtype = NULL, name = NULL,
                                       trainable = NULL, weights = NULL) {
-  check_unsupported(beta_regularizer = beta_regularizer, gamma_regularizer = gamma_regularizer,
-                    beta_constraint = beta_constraint, gamma_constraint = gamma_constraint)
   fn <- "layer_batch_normalization"
+  pen <- penalty_args(fn, beta_regularizer = beta_regularizer, gamma_regularizer = gamma_regularizer,
+                      beta_constraint = beta_constraint, gamma_constraint = gamma_constraint)
   axis <- check_whole(axis, fn, "axis", min = -16, max = 16)
   check_number(momentum, fn, "momentum", 0, 1)
   check_number(epsilon, fn, "epsilon", 0, min_open = TRUE)
@@ -37,10 +38,10 @@ layer_batch_normalization <- function(object, axis = -1L, momentum = 0.99, epsil
   check_flag(scale, fn, "scale")
   check_layer_common(fn, name)
   res <- create_layer("BatchNormalization", if (missing(object)) NULL else object,
-    list(name = name, axis = as.integer(axis), momentum = momentum, epsilon = epsilon,
+    c(list(name = name, axis = as.integer(axis), momentum = momentum, epsilon = epsilon,
          center = center, scale = scale, beta_initializer = beta_initializer,
          gamma_initializer = gamma_initializer, moving_mean_initializer = moving_mean_initializer,
-         moving_variance_initializer = moving_variance_initializer),
+         moving_variance_initializer = moving_variance_initializer), pen),
     input_shape, batch_input_shape, batch_size, weights)
   set_trainable_arg(res, trainable)
 }

@@ -87,3 +87,70 @@ layer_global_average_pooling_2d <- function(object, data_format = NULL, batch_si
   create_layer("GlobalAveragePooling2D", if (missing(object)) NULL else object,
                list(name = name, data_format = "channels_last"), NULL, NULL, batch_size, weights)
 }
+
+#' Pooling operations for 3D data (spatial or spatio-temporal)
+#'
+#' Channels-last `(batch, D, H, W, C)`. Max / average pooling over
+#' `pool_size` windows (average pooling with `"same"` padding averages the
+#' cells inside the input only, as TensorFlow); the global versions pool over
+#' all of D, H and W, giving `(batch, C)`.
+#' @inheritParams layer_max_pooling_2d
+#' @param pool_size Integer or 3 integers.
+#' @param strides Integer, 3 integers, or `NULL` (= `pool_size`).
+#' @param data_format Only `"channels_last"` (or `NULL`).
+#' @return A model, tensor or layer, depending on `object`.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_max_pooling_3d(pool_size = 2, input_shape = c(4, 4, 4, 1))
+#' @name layer_max_pooling_3d
+NULL
+
+pool3d_layer <- function(fn, cls, object, pool_size, strides, padding, data_format, batch_size, name, trainable,
+                         weights, input_shape = NULL) {
+  check_data_format(data_format, fn)
+  check_sizes(pool_size, fn, "pool_size", 3)
+  check_sizes(strides, fn, "strides", 3, null_ok = TRUE)
+  check_padding(padding, fn)
+  surface_layer(fn, cls, object,
+                list(pool_size = n_ints(pool_size, 3), strides = n_ints(strides, 3), padding = tolower(padding),
+                     data_format = "channels_last"),
+                input_shape, NULL, batch_size, NULL, name, trainable, weights)
+}
+
+#' @rdname layer_max_pooling_3d
+#' @export
+layer_max_pooling_3d <- function(object, pool_size = c(2L, 2L, 2L), strides = NULL, padding = "valid",
+                                 data_format = NULL, batch_size = NULL, name = NULL, trainable = NULL,
+                                 weights = NULL, input_shape = NULL) {
+  pool3d_layer("layer_max_pooling_3d", "MaxPooling3D", if (missing(object)) NULL else object, pool_size, strides,
+               padding, data_format, batch_size, name, trainable, weights, input_shape)
+}
+
+#' @rdname layer_max_pooling_3d
+#' @export
+layer_average_pooling_3d <- function(object, pool_size = c(2L, 2L, 2L), strides = NULL, padding = "valid",
+                                     data_format = NULL, batch_size = NULL, name = NULL, trainable = NULL,
+                                     weights = NULL, input_shape = NULL) {
+  pool3d_layer("layer_average_pooling_3d", "AveragePooling3D", if (missing(object)) NULL else object, pool_size,
+               strides, padding, data_format, batch_size, name, trainable, weights, input_shape)
+}
+
+#' @rdname layer_max_pooling_3d
+#' @export
+layer_global_max_pooling_3d <- function(object, data_format = NULL, batch_size = NULL, name = NULL,
+                                        trainable = NULL, weights = NULL, input_shape = NULL) {
+  fn <- "layer_global_max_pooling_3d"
+  check_data_format(data_format, fn)
+  surface_layer(fn, "GlobalMaxPooling3D", if (missing(object)) NULL else object, list(data_format = "channels_last"),
+                input_shape, NULL, batch_size, NULL, name, trainable, weights)
+}
+
+#' @rdname layer_max_pooling_3d
+#' @export
+layer_global_average_pooling_3d <- function(object, data_format = NULL, batch_size = NULL, name = NULL,
+                                            trainable = NULL, weights = NULL, input_shape = NULL) {
+  fn <- "layer_global_average_pooling_3d"
+  check_data_format(data_format, fn)
+  surface_layer(fn, "GlobalAveragePooling3D", if (missing(object)) NULL else object,
+                list(data_format = "channels_last"), input_shape, NULL, batch_size, NULL, name, trainable, weights)
+}

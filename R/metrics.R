@@ -110,7 +110,8 @@ resolve_metrics <- function(metrics) {
     if (is.character(m) && length(m) == 1) {
       if (m %in% c("accuracy", "acc")) { acc <- TRUE; next }
       full <- if (m %in% names(metric_aliases)) metric_aliases[[m]] else m
-      fn <- get0(paste0("metric_", full), envir = asNamespace("kerasnative"), inherits = FALSE)
+      fn <- get0(paste0("metric_", full), envir = asNamespace("kerasnative"), inherits = FALSE) %||%
+        get0(paste0("loss_", full), envir = asNamespace("kerasnative"), inherits = FALSE)  # keras: any loss name
       scoped <- (.kn$custom_object_scope %||% list())[[m]]
       if (is.null(fn) && is.function(scoped)) { fns[[m]] <- scoped; next }
       if (is.null(fn))

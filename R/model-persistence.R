@@ -109,9 +109,10 @@ model_from_config_json <- function(json, custom_objects, fn) {
 # (NULL with a reason when not supported).
 optimizer_from_keras <- function(oc) {
   cls <- sub("^Custom>", "", oc$class_name %||% "")
-  canon <- c(sgd = "SGD", rmsprop = "RMSprop", adam = "Adam", adagrad = "Adagrad")[tolower(cls)]
+  canon <- c(sgd = "SGD", rmsprop = "RMSprop", adam = "Adam", adagrad = "Adagrad", adadelta = "Adadelta",
+             adamax = "Adamax", nadam = "Nadam")[tolower(cls)]
   if (is.na(canon))
-    stop("optimizer '", cls, "' is not supported (supported: SGD, RMSprop, Adam, Adagrad); ",
+    stop("optimizer '", cls, "' is not supported (supported: SGD, RMSprop, Adam, Adagrad, Adadelta, Adamax, Nadam); ",
          "load with compile = FALSE and compile the model yourself", call. = FALSE)
   cfg <- oc$config %||% list()
   if (!is.null(cfg$learning_rate) && is.null(cfg$lr)) cfg$lr <- cfg$learning_rate
@@ -121,7 +122,10 @@ optimizer_from_keras <- function(oc) {
   }
   keys <- c("lr", "decay", "clipnorm", "clipvalue",
             switch(canon, SGD = c("momentum", "nesterov"), RMSprop = c("rho", "epsilon"),
-                   Adam = c("beta_1", "beta_2", "epsilon", "amsgrad"), Adagrad = "epsilon"))
+                   Adam = c("beta_1", "beta_2", "epsilon", "amsgrad"), Adagrad = "epsilon",
+                   Adadelta = c("rho", "epsilon"), Adamax = c("beta_1", "beta_2", "epsilon"),
+                   Nadam = c("beta_1", "beta_2", "epsilon", "schedule_decay")))
+  if (canon == "Nadam") keys <- setdiff(keys, "decay")
   ignored <- c(if (!is.null(cfg$weight_decay) && !identical(cfg$weight_decay, 0)) "weight_decay",
                if (isTRUE(cfg$centered)) "centered",
                if (canon == "RMSprop" && !is.null(cfg$momentum) && cfg$momentum != 0) "momentum",

@@ -2,7 +2,8 @@
 # that `$lr` is the live learning rate of the engine's optimizer.
 new_optimizer <- function(class_name, config, model = NULL) {
   fn <- paste0("optimizer_", tolower(class_name))
-  for (nm in intersect(names(config), c("lr", "momentum", "decay", "epsilon", "clipnorm", "clipvalue")))
+  for (nm in intersect(names(config), c("lr", "momentum", "decay", "epsilon", "clipnorm", "clipvalue",
+                                       "schedule_decay")))
     check_number(config[[nm]], fn, nm, 0)
   for (nm in intersect(names(config), c("rho", "beta_1", "beta_2")))
     check_number(config[[nm]], fn, nm, 0, 1, max_open = TRUE)
@@ -164,15 +165,66 @@ optimizer_adagrad <- function(lr = 0.01, epsilon = NULL, decay = 0, clipnorm = N
                              clip_args(clipnorm, clipvalue)))
 }
 
+#' Adadelta optimizer
+#'
+#' Keras 2.2 update: `a = rho a + (1 - rho) g^2`,
+#' `u = g sqrt(d + epsilon) / sqrt(a + epsilon)`, `p = p - lr u`,
+#' `d = rho d + (1 - rho) u^2`.
+#' @inheritParams optimizer_rmsprop
+#' @return An optimizer for [compile()].
+#' @examples
+#' opt <- optimizer_adadelta()
+#' @export
+optimizer_adadelta <- function(lr = 1, rho = 0.95, epsilon = NULL, decay = 0, clipnorm = NULL,
+                               clipvalue = NULL) {
+  check_lr(lr)
+  new_optimizer("Adadelta", c(list(lr = lr, rho = rho, decay = decay, epsilon = epsilon %||% 1e-7),
+                              clip_args(clipnorm, clipvalue)))
+}
+
+#' Adamax optimizer
+#'
+#' Adam based on the infinity norm (Keras 2.2): `m = beta_1 m + (1 - beta_1) g`,
+#' `u = max(beta_2 u, |g|)`, `p = p - lr / (1 - beta_1^t) * m / (u + epsilon)`.
+#' @inheritParams optimizer_adam
+#' @return An optimizer for [compile()].
+#' @examples
+#' opt <- optimizer_adamax()
+#' @export
+optimizer_adamax <- function(lr = 0.002, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL, decay = 0,
+                             clipnorm = NULL, clipvalue = NULL) {
+  check_lr(lr)
+  new_optimizer("Adamax", c(list(lr = lr, beta_1 = beta_1, beta_2 = beta_2, decay = decay,
+                                 epsilon = epsilon %||% 1e-7), clip_args(clipnorm, clipvalue)))
+}
+
+#' Nesterov Adam optimizer
+#'
+#' Adam with Nesterov momentum and Keras 2.2's momentum schedule
+#' `beta_1 (1 - 0.5 * 0.96^(t * schedule_decay))`; it has no `decay`.
+#' @inheritParams optimizer_adam
+#' @param schedule_decay Schedule decay (float >= 0).
+#' @return An optimizer for [compile()].
+#' @examples
+#' opt <- optimizer_nadam()
+#' @export
+optimizer_nadam <- function(lr = 0.002, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL,
+                            schedule_decay = 0.004, clipnorm = NULL, clipvalue = NULL) {
+  check_lr(lr)
+  new_optimizer("Nadam", c(list(lr = lr, beta_1 = beta_1, beta_2 = beta_2, epsilon = epsilon %||% 1e-7,
+                                schedule_decay = schedule_decay), clip_args(clipnorm, clipvalue)))
+}
+
 resolve_optimizer <- function(optimizer) {
   if (inherits(optimizer, "kerasnative_optimizer"))  # detached from any model
     return(new_optimizer(.subset2(optimizer, "class_name"), .subset2(optimizer, "config")))
   if (is.character(optimizer) && length(optimizer) == 1) {
     return(switch(tolower(optimizer),
       sgd = optimizer_sgd(), rmsprop = optimizer_rmsprop(), adam = optimizer_adam(),
-      adagrad = optimizer_adagrad(),
+      adagrad = optimizer_adagrad(), adadelta = optimizer_adadelta(), adamax = optimizer_adamax(),
+      nadam = optimizer_nadam(),
       stop("unknown optimizer '", optimizer, "'; expected one of: 'sgd', 'rmsprop', 'adam', ",
-           "'adagrad' or an optimizer_*() object", call. = FALSE)))
+           "'adagrad', 'adadelta', 'adamax', 'nadam' or an optimizer_*() object", call. = FALSE)))
   }
   stop("`optimizer` must be a name or an optimizer_*() object", call. = FALSE)
 }

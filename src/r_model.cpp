@@ -30,7 +30,7 @@ std::string cpp_layer_class(SEXP layer) { return layer_of(layer)->class_name(); 
 std::string cpp_layer_name(SEXP layer) { return layer_of(layer)->name; }
 
 // [[Rcpp::export]]
-std::string cpp_layer_config(SEXP layer) { return layer_of(layer)->config().dump(); }
+std::string cpp_layer_config(SEXP layer) { return kn::layer_config(*layer_of(layer)).dump(); }
 
 // [[Rcpp::export]]
 IntegerVector cpp_layer_build(SEXP layer, List input_shapes, double seed) {
@@ -43,6 +43,7 @@ IntegerVector cpp_layer_build(SEXP layer, List input_shapes, double seed) {
   kn::Shape out;
   try {
     out = l->build(shapes, rng);
+    kn::check_weight_rules(*l);
   } catch (const kn::Error& e) {
     std::string msg = e.what();
     if (msg.find(l->name) == std::string::npos) msg = "layer '" + l->name + "' (" + l->class_name() + "): " + msg;

@@ -19,9 +19,10 @@ Activation activation_from_name(const std::string& name) {
   if (name == "softplus") return Activation::Softplus;
   if (name == "softsign") return Activation::Softsign;
   if (name == "hard_sigmoid") return Activation::HardSigmoid;
+  if (name == "exponential") return Activation::Exponential;
   throw Error("unknown activation '" + name +
               "'; expected one of: linear, relu, sigmoid, softmax, tanh, elu, selu, "
-              "softplus, softsign, hard_sigmoid");
+              "softplus, softsign, hard_sigmoid, exponential");
 }
 
 const char* activation_name(Activation a) {
@@ -36,6 +37,7 @@ const char* activation_name(Activation a) {
     case Activation::Softplus: return "softplus";
     case Activation::Softsign: return "softsign";
     case Activation::HardSigmoid: return "hard_sigmoid";
+    case Activation::Exponential: return "exponential";
   }
   return "linear";
 }
@@ -74,6 +76,9 @@ void activation_forward(Activation a, float* x, int64_t rows, int64_t cols) {
       return;
     case Activation::HardSigmoid:
       for (int64_t i = 0; i < n; ++i) x[i] = std::min(1.0f, std::max(0.0f, 0.2f * x[i] + 0.5f));
+      return;
+    case Activation::Exponential:
+      for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
       return;
     case Activation::Softmax:
       for (int64_t r = 0; r < rows; ++r) {
@@ -121,6 +126,9 @@ void activation_backward(Activation a, const float* y, const float* dy, float* d
     }
     case Activation::HardSigmoid:
       for (int64_t i = 0; i < n; ++i) dx[i] = (y[i] > 0.0f && y[i] < 1.0f) ? 0.2f * dy[i] : 0.0f;
+      return;
+    case Activation::Exponential:  // f' = e^x = y
+      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i];
       return;
     case Activation::Softmax:
       for (int64_t r = 0; r < rows; ++r) {

@@ -7,7 +7,8 @@
 
 namespace kn {
 
-enum class Activation { Linear, Relu, Sigmoid, Softmax, Tanh, Elu, Selu, Softplus, Softsign, HardSigmoid };
+enum class Activation { Linear, Relu, Sigmoid, Softmax, Tanh, Elu, Selu, Softplus, Softsign, HardSigmoid,
+                        Exponential };
 
 // "relu", "linear", NULL/"" -> Linear ...; throws kn::Error listing valid names.
 Activation activation_from_name(const std::string& name);

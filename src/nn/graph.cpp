@@ -39,6 +39,7 @@ int Graph::add(const LayerPtr& layer, const std::vector<int>& in, Rng& rng) {
   Shape out;
   try {
     out = layer->build(shapes, rng);
+    check_weight_rules(*layer);
   } catch (const Error& e) {
     std::string msg = e.what();
     if (msg.find(layer->name) == std::string::npos)
@@ -254,6 +255,14 @@ void Graph::forward(const std::vector<const Tensor*>& x, bool training, uint64_t
   }
 }
 
+double Graph::activity_penalty() const {
+  double total = 0;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (active_.size() == nodes.size() && active_[i] && nodes[i].layer && nodes[i].layer->activity_regularizer)
+      total += nodes[i].layer->activity_regularizer->penalty(values_[i]);
+  return total;
+}
+
 void Graph::backward(const std::vector<const Tensor*>& dout, bool training, uint64_t step_key) {
   if (dout.size() != outputs.size()) throw Error("backward: wrong number of output gradients");
   std::vector<std::pair<int, const Tensor*>> seeds;
@@ -290,6 +299,8 @@ void Graph::backward_from(const std::vector<std::pair<int, const Tensor*>>& seed
     ctx.training = training;
     ctx.step_key = splitmix64(step_key ^ (0x51ED27ULL * (ii + 1)));
     ctx.scratch = &scratch_[ii];
+    if (nd.layer->activity_regularizer)  // its penalty on this output is part of the loss
+      nd.layer->activity_regularizer->add_grad(values_[ii], 1.0f, grads_[ii]);
     nd.layer->backward(ctx, in, values_[ii], grads_[ii], din);
   }
 }

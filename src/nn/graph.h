@@ -78,6 +78,9 @@ class Graph {
   void backward_from(const std::vector<std::pair<int, const Tensor*>>& seeds, bool training, uint64_t step_key);
 
   const Tensor& value(int node) const { return values_[node]; }
+  // Sum of the activity regularizers' penalties on the outputs of the last
+  // forward() (backward_from() adds their gradients).
+  double activity_penalty() const;
   bool needs_grad(int node) const { return node < static_cast<int>(needs_grad_.size()) && needs_grad_[node]; }
   // Forget the buffer plan (after freezing/unfreezing layers).
   void invalidate() { planned_n_ = -1; }

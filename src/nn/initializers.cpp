@@ -27,7 +27,11 @@ Json simple(const char* cls, Json config) {
 }  // namespace
 
 Json initializer_config(const Json& v) {
-  if (v.is_object()) return v;
+  if (v.is_object()) {
+    if (!v.has("class_name") || !v["class_name"].is_string())
+      throw Error("initializer config must have a string 'class_name', got " + v.dump());
+    return v;
+  }
   if (!v.is_string()) throw Error("initializer must be a name or a config object");
   const std::string& n = v.as_string();
   if (n == "glorot_uniform") return variance_scaling(1.0, "fan_avg", "uniform");
@@ -38,11 +42,17 @@ Json initializer_config(const Json& v) {
   if (n == "lecun_uniform") return variance_scaling(1.0, "fan_in", "uniform");
   if (n == "zeros" || n == "zero") return simple("Zeros", Json::object());
   if (n == "ones" || n == "one") return simple("Ones", Json::object());
-  if (n == "random_normal") {
+  if (n == "constant") { Json c = Json::object(); c.set("value", 0.0); return simple("Constant", c); }
+  if (n == "identity") { Json c = Json::object(); c.set("gain", 1.0); return simple("Identity", c); }
+  if (n == "random_normal" || n == "normal") {
     Json c = Json::object(); c.set("mean", 0.0); c.set("stddev", 0.05); c.set("seed", Json());
     return simple("RandomNormal", c);
   }
-  if (n == "random_uniform") {
+  if (n == "truncated_normal") {
+    Json c = Json::object(); c.set("mean", 0.0); c.set("stddev", 0.05); c.set("seed", Json());
+    return simple("TruncatedNormal", c);
+  }
+  if (n == "random_uniform" || n == "uniform") {
     Json c = Json::object(); c.set("minval", -0.05); c.set("maxval", 0.05); c.set("seed", Json());
     return simple("RandomUniform", c);
   }
@@ -52,7 +62,8 @@ Json initializer_config(const Json& v) {
   }
   throw Error("unknown initializer '" + n +
               "'; expected one of: glorot_uniform, glorot_normal, he_normal, he_uniform, "
-              "lecun_normal, lecun_uniform, zeros, ones, random_normal, random_uniform, orthogonal");
+              "lecun_normal, lecun_uniform, zeros, ones, constant, identity, random_normal, "
+              "random_uniform, truncated_normal, orthogonal");
 }
 
 void compute_fans(const Shape& s, int64_t& fan_in, int64_t& fan_out) {
@@ -64,9 +75,19 @@ void compute_fans(const Shape& s, int64_t& fan_in, int64_t& fan_out) {
   fan_out = s[s.size() - 1] * rf;
 }
 
-void initialize(Tensor& t, const Json& config, int64_t fan_in, int64_t fan_out, Rng& rng) {
+void initialize(Tensor& t, const Json& config, int64_t fan_in, int64_t fan_out, Rng& model_rng) {
   const std::string cls = config["class_name"].as_string();
   const Json c = config.get("config", Json());
+  // A seeded initializer draws from its own generator: the same seed gives the
+  // same values on every call (as Keras's seeded initializers).
+  Rng seeded(0);
+  const Json seed = c.is_object() ? c.get("seed", Json()) : Json();
+  if (!seed.is_null()) {
+    if (!seed.is_number() || seed.as_number() < 0 || seed.as_number() != std::floor(seed.as_number()))
+      throw Error("initializer " + cls + ": 'seed' must be a non-negative whole number, got " + seed.dump());
+    seeded.seed(splitmix64(static_cast<uint64_t>(seed.as_number()) ^ 0x1A2B3C4DULL));
+  }
+  Rng& rng = seed.is_null() ? model_rng : seeded;
   float* p = t.ptr();
   const int64_t n = t.size();
   if (cls == "Zeros") { for (int64_t i = 0; i < n; ++i) p[i] = 0.0f; return; }
@@ -92,15 +113,32 @@ void initialize(Tensor& t, const Json& config, int64_t fan_in, int64_t fan_out, 
     double scale = c.get("scale", Json(1.0)).as_number();
     std::string mode = c.get("mode", Json("fan_in")).as_string();
     std::string dist = c.get("distribution", Json("normal")).as_string();
+    if (!(scale > 0)) throw Error("VarianceScaling: 'scale' must be a positive float, got " + std::to_string(scale));
+    if (mode != "fan_in" && mode != "fan_out" && mode != "fan_avg")
+      throw Error("VarianceScaling: invalid 'mode' '" + mode + "'; expected one of fan_in, fan_out, fan_avg");
+    // tf.keras also writes truncated_normal (= Keras 2.2's normal) and untruncated_normal.
+    if (dist != "normal" && dist != "uniform" && dist != "truncated_normal" && dist != "untruncated_normal")
+      throw Error("VarianceScaling: invalid 'distribution' '" + dist + "'; expected normal or uniform");
     double denom = mode == "fan_in" ? fan_in : mode == "fan_out" ? fan_out : (fan_in + fan_out) / 2.0;
     scale /= std::max(1.0, denom);
     if (dist == "uniform") {
       double limit = std::sqrt(3.0 * scale);
       for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * limit);
+    } else if (dist == "untruncated_normal") {
+      const double sd = std::sqrt(scale);
+      for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(sd * rng.normal());
     } else {  // Keras 2.2: truncated normal, stddev corrected for the truncation
       double sd = std::sqrt(scale) / 0.87962566103423978;
       for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(sd * rng.truncated_normal());
     }
+    return;
+  }
+  if (cls == "Identity") {  // Keras 2.2: gain * I, 2-D square matrices only
+    if (t.shape.size() != 2 || t.shape[0] != t.shape[1])
+      throw Error("Identity matrix initializer can only be used for 2D square matrices, got a weight of shape " +
+                  shape_str(t.shape, false));
+    const float gain = static_cast<float>(c.get("gain", Json(1.0)).as_number());
+    for (int64_t i = 0; i < n; ++i) p[i] = (i / t.shape[1] == i % t.shape[1]) ? gain : 0.0f;
     return;
   }
   if (cls == "Orthogonal") {

@@ -78,7 +78,7 @@ Json keras_model_config(const Model& m, bool sequential) {
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& n = g.nodes[i];
       if (!n.layer) continue;
-      Json lc = n.layer->config();
+      Json lc = layer_config(*n.layer);
       if (first && !n.inputs.empty()) lc = with_batch_input_shape(lc, g.nodes[n.inputs[0]]);
       first = false;
       Json e = Json::object();
@@ -118,7 +118,7 @@ Json keras_model_config(const Model& m, bool sequential) {
       Json e = Json::object();
       e.set("name", l->name);
       e.set("class_name", l->class_name());
-      e.set("config", l->config());
+      e.set("config", layer_config(*l));
       e.set("inbound_nodes", inbound);
       layers.push(e);
     }

@@ -237,6 +237,10 @@ std::string load_keras_optimizer_state(Model& m, const KerasH5& f, double fallba
     else if (cls == "SGD" && slot == "momentum") base = 0;
     else if (cls == "RMSprop" && slot == "velocity") base = 0;
     else if (cls == "Adagrad" && slot == "accumulator") base = 0;
+    else if ((cls == "Adamax" || cls == "Nadam") && slot == "m") base = 0;
+    else if ((cls == "Adamax" || cls == "Nadam") && slot == "v") base = n;
+    else if (cls == "Adadelta" && slot == "accumulated_grad") base = 0;
+    else if (cls == "Adadelta" && slot == "accumulated_delta_var") base = n;
     else return fail("optimizer weight '" + x.name + "' has no counterpart in the " + cls + " optimizer");
     size_t k = base + it->second;
     if (k >= st.size() || st[k]->shape != x.shape)

@@ -55,8 +55,80 @@ Json Layer::base_config() const {
   return c;
 }
 
+namespace {
+// "kernel_regularizer" -> "kernel", "recurrent_constraint" -> "recurrent_kernel", ...
+std::string weight_of_key(const std::string& key, const std::string& suffix) {
+  std::string w = key.substr(0, key.size() - suffix.size());
+  if (w == "recurrent" || w == "depthwise" || w == "pointwise") w += "_kernel";
+  return w;
+}
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+Json layer_config(const Layer& layer) {
+  Json c = layer.config();
+  for (const auto& kv : layer.rule_config.items()) c.set(kv.first, kv.second);
+  return c;
+}
+
+void check_weight_rules(const Layer& layer) {
+  auto has = [&](const std::string& w) {
+    for (auto& p : layer.params) if (p.name == w) return true;
+    return false;
+  };
+  std::string names;
+  for (auto& p : layer.params) names += (names.empty() ? "" : ", ") + p.name;
+  for (const auto& kv : layer.rule_config.items()) {
+    if (kv.first == "activity_regularizer") continue;
+    const bool reg = ends_with(kv.first, "_regularizer");
+    const std::string w = weight_of_key(kv.first, reg ? "_regularizer" : "_constraint");
+    if (!has(w))
+      throw Error("layer '" + layer.name + "' (" + layer.class_name() + "): '" + kv.first +
+                  "' is given but the layer has no weight '" + w + "' (its weights: " +
+                  (names.empty() ? std::string("none") : names) + ")");
+  }
+}
+
+double weight_penalty(Layer& layer, bool grads) {
+  double total = 0;
+  if (layer.weight_regularizers.empty()) return 0;
+  for (auto& p : layer.params) {
+    auto it = layer.weight_regularizers.find(p.name);
+    if (it == layer.weight_regularizers.end()) continue;
+    total += it->second->penalty(p.value);
+    if (grads && p.trainable && layer.trainable) it->second->add_grad(p.value, 1.0f, p.grad);
+  }
+  return total;
+}
+
+void apply_constraints(Layer& layer) {
+  if (layer.weight_constraints.empty() || !layer.trainable) return;
+  for (auto& p : layer.params) {
+    auto it = layer.weight_constraints.find(p.name);
+    if (it != layer.weight_constraints.end() && p.trainable) it->second->apply(p.value);
+  }
+}
+
 void apply_base_config(Layer& layer, const Json& config) {
   if (config.has("name") && config["name"].is_string()) layer.name = config["name"].as_string();
+  if (config.is_object())
+    for (const auto& kv : config.items()) {
+      const std::string& key = kv.first;
+      const bool reg = ends_with(key, "_regularizer"), con = ends_with(key, "_constraint");
+      if ((!reg && !con) || kv.second.is_null()) continue;
+      const std::string who = "layer '" + layer.name + "': " + key;
+      if (reg) {  // echoed in Keras's form (float32 factors widened)
+        auto r = make_regularizer(kv.second, who);
+        layer.rule_config.set(key, r->config());
+        if (key == "activity_regularizer") layer.activity_regularizer = r;
+        else layer.weight_regularizers[weight_of_key(key, "_regularizer")] = r;
+      } else {
+        layer.rule_config.set(key, kv.second);
+        layer.weight_constraints[weight_of_key(key, "_constraint")] = make_constraint(kv.second, who);
+      }
+    }
   if (config.has("trainable") && config["trainable"].is_bool()) layer.trainable = config["trainable"].as_bool();
   const Json b = config.get("batch_input_shape", Json());
   if (b.is_array() && b.size() >= 1) {

@@ -2,11 +2,14 @@
 // nodes of a Graph; one layer may be applied several times (shared weights),
 // so per-application scratch state lives in the node (`Scratch`), not here.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "constraints.h"
 #include "json.h"
+#include "regularizers.h"
 #include "rng.h"
 #include "tensor.h"
 
@@ -70,6 +73,13 @@ class Layer {
   // Base config entries: name, trainable (and batch_input_shape when set).
   Json base_config() const;
  public:
+  // Regularizers and constraints of weights, by weight name ("kernel", "bias",
+  // "recurrent_kernel", ...), and the activity regularizer (on the output),
+  // read from the config's "<w>_regularizer" / "<w>_constraint" entries.
+  std::map<std::string, std::shared_ptr<const Regularizer>> weight_regularizers;
+  std::map<std::string, std::shared_ptr<const Constraint>> weight_constraints;
+  std::shared_ptr<const Regularizer> activity_regularizer;
+  Json rule_config = Json::object();  // those entries as configured (layer_config() echoes them)
   Shape batch_input_shape;  // per-sample input shape given by input_shape= (empty if none)
   bool has_batch_input_shape = false;
   int64_t fixed_batch_size = -1;  // batch_input_shape's batch dim, -1 = None
@@ -80,6 +90,16 @@ using LayerPtr = std::shared_ptr<Layer>;
 // Reads the entries every Keras layer config has ("name", "trainable",
 // "batch_input_shape") into `layer`. Factories call it first.
 void apply_base_config(Layer& layer, const Json& config);
+// config() with the regularizer / constraint entries the layer was given.
+Json layer_config(const Layer& layer);
+// After build(): every weight regularizer / constraint names an existing weight
+// (else kn::Error naming the layer, the argument and its weights).
+void check_weight_rules(const Layer& layer);
+// Sum of the layer's weight penalties; with `grads`, their gradients are added
+// into the trainable weights' .grad. apply_constraints() projects the trainable
+// weights after an update.
+double weight_penalty(Layer& layer, bool grads);
+void apply_constraints(Layer& layer);
 // Helpers for factories: an int or [a, b] list -> vector of `n` ints.
 std::vector<int64_t> config_ints(const Json& config, const std::string& key, size_t n);
 // A size entry ("units", "filters", ...): a whole number in [1, 2^36], else

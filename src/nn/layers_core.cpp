@@ -167,7 +167,10 @@ class Dropout : public Layer {
   }
 };
 
+LayerPtr make_dropout_noise_shape(const Json& cfg);  // layers_noise.cpp
+
 LayerPtr make_dropout(const Json& cfg) {
+  if (!cfg.get("noise_shape", Json()).is_null()) return make_dropout_noise_shape(cfg);
   auto l = std::make_shared<Dropout>();
   apply_base_config(*l, cfg);
   l->rate = cfg["rate"].as_number();

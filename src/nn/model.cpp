@@ -241,6 +241,9 @@ std::vector<double> Model::batch_metrics(const Batch& b, bool with_grad) {
       std::fill(dextra_[e].data.begin(), dextra_[e].data.end(), 1.0f / static_cast<float>(std::max<int64_t>(1, v.size())));
     }
   }
+  // Regularization penalties (weights and activities) join the total loss, as in Keras.
+  total += graph.activity_penalty();
+  for (auto& l : graph.layers()) total += weight_penalty(*l, false);
   std::vector<double> vals{total};
   if (no == 1) {
     if (accuracy_) vals.push_back(out_acc[0]);
@@ -283,7 +286,10 @@ std::vector<double> Model::train_batch(const Batch& b, uint64_t step_key) {
   for (size_t e = 0; e < extra_losses_.size(); ++e)
     if (graph.needs_grad(extra_losses_[e])) seeds.emplace_back(extra_losses_[e], &dextra_[e]);
   graph.backward_from(seeds, true, step_key);
+  const std::vector<LayerPtr> layers = graph.layers();
+  for (auto& l : layers) weight_penalty(*l, true);   // + gradients of the weight penalties
   opt_->update(params);
+  for (auto& l : layers) apply_constraints(*l);      // Keras: new_p = constraint(new_p)
   return vals;
 }
 

@@ -1,5 +1,6 @@
 // Keras 2.2.4 optimizers (keras/optimizers.py with the TensorFlow backend):
-// SGD, RMSprop, Adam, Adagrad, with lr decay, clipnorm and clipvalue.
+// SGD, RMSprop, Adam, Adagrad, Adadelta, Adamax, Nadam, with lr decay (not
+// Nadam, which has none), clipnorm and clipvalue.
 //
 // Numerics follow the Keras graph op by op in float32 (hyperparameters that
 // Keras keeps in float32 variables -- lr, momentum, decay, rho, beta_1, beta_2
@@ -80,6 +81,9 @@ class Optimizer {
 //   RMSprop: rho, epsilon                        (lr 0.001, rho 0.9)
 //   Adam:    beta_1, beta_2, epsilon, amsgrad    (lr 0.001, 0.9, 0.999, false)
 //   Adagrad: epsilon                             (lr 0.01)
+//   Adadelta: rho, epsilon                       (lr 1.0, rho 0.95)
+//   Adamax:  beta_1, beta_2, epsilon             (lr 0.002)
+//   Nadam:   beta_1, beta_2, epsilon, schedule_decay (lr 0.002, 0.004; no decay)
 // epsilon missing/null -> 1e-7; decay 0. Unknown class names or keys -> kn::Error
 // listing the valid ones (Keras raises TypeError for unexpected keywords).
 std::unique_ptr<Optimizer> make_optimizer(const std::string& class_name, const Json& config);

@@ -9,6 +9,8 @@
 
 #include "test_layer_sizes.h"
 #include "test_layer_sizes_seq.h"
+#include "test_layer_sizes_surface.h"
+#include "test_layer_sizes_conv_surface.h"
 
 using namespace kn;
 using ls::RefIn;
@@ -355,6 +357,8 @@ TEST(every_registered_layer_has_a_size_case) {
   std::set<std::string> covered(kSpatial);
   for (auto& c : core_cases()) covered.insert(c.cls);
   for (auto& c : ls::seq_cases()) covered.insert(c.cls);
+  for (auto& c : ls::surface_cases()) covered.insert(c.cls);
+  for (auto& c : ls::conv_surface_cases()) covered.insert(c.cls);
   for (auto& name : registered_layers()) {
     if (!covered.count(name)) std::printf("  no real-size case for layer class %s\n", name.c_str());
     CHECK(covered.count(name) == 1);

@@ -95,8 +95,15 @@ test_that("layers called without an object return reusable layer objects", {
                tolerance = 1e-5)
 })
 
-test_that("unsupported arguments are refused by name", {
-  expect_error(layer_dense(units = 2, kernel_regularizer = "l2"), "`kernel_regularizer` is not supported")
-  expect_error(layer_conv_2d(filters = 2, kernel_size = 3, bias_constraint = "max_norm"),
-               "`bias_constraint` is not supported")
+test_that("regularizer and constraint identifiers are keras's; unknown ones are refused by name", {
+  # (regularizers and constraints are supported since issue 13: keras's string identifiers
+  # give the objects with their default arguments)
+  d <- keras_model_sequential() %>% layer_dense(units = 2, input_shape = 3, kernel_regularizer = "l2")
+  expect_equal(get_config(get_layer(d, index = 1))$kernel_regularizer$config$l2, 0.009999999776482582)
+  c2 <- keras_model_sequential() %>%
+    layer_conv_2d(filters = 2, kernel_size = 3, bias_constraint = "max_norm", input_shape = c(4, 4, 1))
+  expect_equal(get_config(get_layer(c2, index = 1))$bias_constraint$class_name, "MaxNorm")
+  expect_error(layer_dense(units = 2, kernel_regularizer = "l3"), "`kernel_regularizer` must be a regularizer")
+  expect_error(layer_conv_2d(filters = 2, kernel_size = 3, bias_constraint = "max"),
+               "`bias_constraint` must be a constraint")
 })
