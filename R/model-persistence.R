@@ -84,6 +84,9 @@ custom_layer_from_config <- function(gen, config) {
   init <- r6_method(gen, "initialize")
   if (!is.null(init) && !"..." %in% names(formals(init))) args <- args[names(args) %in% names(formals(init))]
   if (is.null(init)) args <- list()
+  # JSON arrays of scalars come back as lists: give new() vectors, as saved
+  args <- lapply(args, function(v)
+    if (is.list(v) && length(v) && all(vapply(v, function(e) is.atomic(e) && length(e) == 1, logical(1)))) unlist(v) else v)
   bis <- config$batch_input_shape
   create_custom_layer(gen, NULL, c(args, list(name = config$name, trainable = config$trainable %||% TRUE,
                                                batch_input_shape = bis)))

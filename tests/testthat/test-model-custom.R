@@ -68,7 +68,10 @@ test_that("a custom model built by fit(), with a custom R6 layer inside", {
 test_that("models with custom layers save and load with custom_objects (HDF5, JSON, weights)", {
   Affine <- R6::R6Class("Affine", inherit = KerasLayer, public = list(
     units = NULL, k = NULL, b = NULL, fixed = NULL,
-    initialize = function(units) self$units <- units,
+    initialize = function(units, tag = c(1, 2)) {
+      stopifnot(is.numeric(tag), length(tag) == 2)  # vectors come back as vectors from the config
+      self$units <- units
+    },
     build = function(input_shape) {
       self$k <- self$add_weight("k", list(input_shape[[2]], self$units))
       self$fixed <- self$add_weight("fixed", list(self$units), initializer = "ones", trainable = FALSE)
@@ -77,7 +80,7 @@ test_that("models with custom layers save and load with custom_objects (HDF5, JS
     call = function(x, mask = NULL) k_dot(x, self$k) * self$fixed + self$b))
   set.seed(9)
   inp <- layer_input(shape = 3)
-  out <- inp %>% create_layer(Affine, ., list(units = 2, name = "aff")) %>%
+  out <- inp %>% create_layer(Affine, ., list(units = 2, tag = c(3, 4), name = "aff")) %>%
     layer_lambda(function(x) k_tanh(x), name = "squash")
   m <- keras_model(inp, out)
   m %>% compile(loss = "mse", optimizer = optimizer_adam(lr = 0.01))
@@ -89,6 +92,7 @@ test_that("models with custom layers save and load with custom_objects (HDF5, JS
   cfg <- jsonlite::fromJSON(model_to_json(m), simplifyVector = FALSE)$config$layers
   expect_equal(vapply(cfg, function(l) l$class_name, ""), c("InputLayer", "Affine", "Lambda"))
   expect_equal(cfg[[2]]$config$units, 2L)
+  expect_equal(cfg[[2]]$config$tag, list(3L, 4L))
   expect_error(load_model_hdf5(f), "unknown layer class 'Affine'.*custom_objects")
   objs <- list(Affine = Affine, squash = function(x) k_tanh(x))
   m2 <- load_model_hdf5(f, custom_objects = objs)
