@@ -241,8 +241,16 @@ cpp_op_infer <- function(op, attrs, shapes, dtypes, value, value_shape) {
     .Call(`_kerasnative_cpp_op_infer`, op, attrs, shapes, dtypes, value, value_shape)
 }
 
+cpp_op_infer_all <- function(op, attrs, shapes, dtypes) {
+    .Call(`_kerasnative_cpp_op_infer_all`, op, attrs, shapes, dtypes)
+}
+
 cpp_op_run <- function(op, attrs, inputs, shapes, dtypes, value, value_shape, seed) {
     .Call(`_kerasnative_cpp_op_run`, op, attrs, inputs, shapes, dtypes, value, value_shape, seed)
+}
+
+cpp_op_gradients <- function(entries, loss, wrt) {
+    .Call(`_kerasnative_cpp_op_gradients`, entries, loss, wrt)
 }
 
 cpp_op_names <- function() {

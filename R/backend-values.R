@@ -220,6 +220,152 @@ k_function <- function(inputs, outputs, updates = NULL, ...) {
   }
 }
 
+#' Gradients of a loss with respect to variables
+#'
+#' Reverse-mode differentiation through the backward kernels of the op table,
+#' over the operations that computed `loss` from `variables` at once (on
+#' [k_variable()], [k_constant()] or R arrays). As in Keras, the gradient is
+#' that of the sum of `loss`. Symbolic tensors (inside a model) are
+#' differentiated by `fit()`; `k_gradients()` does not build symbolic
+#' gradient graphs.
+#' @param loss A tensor computed from `variables`.
+#' @param variables A tensor or a list of tensors.
+#' @return A list of tensors (one per variable, same shape), `NULL` for a
+#'   variable the loss does not depend on.
+#' @examples
+#' w <- k_variable(c(1, 2, 3))
+#' k_eval(k_gradients(k_sum(k_square(w) * 3), w)[[1]])  # 6 * w
+#' @export
+k_gradients <- function(loss, variables) {
+  if (is_tensor(variables)) variables <- list(variables)
+  if (!is_tensor(loss) || !all(vapply(variables, is_tensor, logical(1))))
+    stop("k_gradients(): `loss` and `variables` must be tensors", call. = FALSE)
+  if (tensor_kind(loss) != "eager" || !all(vapply(variables, tensor_kind, "") == "eager"))
+    stop("k_gradients(): `loss` is symbolic (it depends on a model input); k_gradients() differentiates ",
+         "values computed at once from k_variable()/k_constant() (fit() differentiates models)", call. = FALSE)
+  ids <- new.env(parent = emptyenv())
+  entries <- list()
+  visit <- function(t) {
+    key <- as.character(t$id)
+    if (exists(key, envir = ids, inherits = FALSE)) return(get(key, envir = ids))
+    tp <- t$tape
+    e <- list(op = tp$op %||% "", attrs = tp$attrs %||% "{}",
+              inputs = if (is.null(tp)) integer(0) else vapply(tp$inputs, visit, integer(1)),
+              value = t$env$value, shape = t$env$shape, dtype = t$env$dtype,
+              cvalue = tp$value, cvalue_shape = tp$value_shape)  # list() keeps NULL entries
+    entries[[length(entries) + 1]] <<- e
+    id <- length(entries) - 1L
+    assign(key, id, envir = ids)
+    id
+  }
+  loss_id <- visit(loss)
+  wrt <- vapply(variables, function(v) {
+    key <- as.character(v$id)
+    if (exists(key, envir = ids, inherits = FALSE)) get(key, envir = ids) else -1L
+  }, integer(1))
+  res <- vector("list", length(variables))
+  on_tape <- wrt >= 0
+  if (any(on_tape)) {
+    g <- kn_try(cpp_op_gradients(entries, loss_id, wrt[on_tape]), "k_gradients()")
+    res[on_tape] <- lapply(g, function(r) if (is.null(r)) NULL else {
+      v <- if (length(r$shape) >= 2) array(as.numeric(r$value), dim = r$shape) else as.numeric(r$value)
+      new_eager(v, r$shape, "float32")
+    })
+  }
+  res
+}
+
+#' Random masks and zero padding
+#'
+#' Compositions of ops of the op table (so they run at once on values and are
+#' recorded on symbolic tensors, with gradients): `k_random_binomial()` draws
+#' 0/1 values (1 with probability `p`); `k_dropout()` zeroes entries of `x`
+#' with probability `level` and scales the others by `1 / (1 - level)` (the
+#' noise shape must be fully known: in models use [layer_dropout()]);
+#' `k_temporal_padding()` pads axis 2 of a 3D tensor with zeros,
+#' `k_spatial_2d_padding()` the two spatial axes of a 4D tensor.
+#' @param shape Shape of the random tensor.
+#' @param p Probability of a 1.
+#' @param dtype Dtype of the result (default float32).
+#' @param seed Integer seed (`NULL` = from R's generator).
+#' @param x A tensor.
+#' @param level Fraction of entries dropped, in `[0, 1)`.
+#' @param noise_shape Shape of the keep/drop mask (broadcast against `x`); `NULL` = the shape of `x`.
+#' @param padding `c(before, after)` for `k_temporal_padding()`; `list(c(top, bottom), c(left, right))`
+#'   for `k_spatial_2d_padding()`.
+#' @param data_format `"channels_last"` (default) or `"channels_first"`.
+#' @return A tensor.
+#' @examples
+#' k_eval(k_temporal_padding(k_constant(array(1, c(1, 2, 1))), c(1, 1)))
+#' @name backend_random_padding
+NULL
+
+#' @rdname backend_random_padding
+#' @export
+k_random_binomial <- function(shape, p = 0, dtype = NULL, seed = NULL) {
+  if (!is.numeric(p) || length(p) != 1 || is.na(p) || p < 0 || p > 1)
+    stop("k_random_binomial(): `p` must be a probability in [0, 1]", call. = FALSE)
+  k_cast(k_random_uniform(shape, seed = seed) < p, dtype %||% "float32")
+}
+
+#' @rdname backend_random_padding
+#' @export
+k_dropout <- function(x, level, noise_shape = NULL, seed = NULL) {
+  x <- as_tensor_arg(x)
+  if (!is.numeric(level) || length(level) != 1 || is.na(level) || level < 0 || level >= 1)
+    stop("k_dropout(): `level` must be a number in [0, 1)", call. = FALSE)
+  shape <- if (is.null(noise_shape)) tensor_full_shape(x) else as.integer(unlist(noise_shape))
+  if (anyNA(shape))
+    stop("k_dropout(): the noise shape ", shape_text(shape), " must be fully known (give `noise_shape`, ",
+         "or use layer_dropout() in models)", call. = FALSE)
+  keep <- k_cast(k_random_uniform(shape, seed = seed) >= level, "float32")
+  x * keep / (1 - level)
+}
+
+# `n` zeros along 0-based `axis` of x's shape (other axes as x).
+zero_slab <- function(x, axis, n, fn) {
+  rank <- length(tensor_full_shape(x))
+  s <- record_op("slice", list(x), list(axis = I(axis), begin = I(0L), end = I(1L), step = I(1L),
+                                        shrink = I(integer(0))), fn = fn)
+  z <- record_op("where", list(FALSE, s, eager_from_r(0, dtype = k_dtype(x))), fn = fn)  # 0 even where x is Inf/NaN
+  mult <- rep(1L, rank)
+  mult[axis + 1L] <- as.integer(n)
+  record_op("tile", list(z), list(multiples = I(mult)), fn = fn)
+}
+pad_axis <- function(x, axis, before, after, fn) {
+  before <- check_whole(before, fn, "padding", min = 0)
+  after <- check_whole(after, fn, "padding", min = 0)
+  parts <- c(if (before > 0) list(zero_slab(x, axis, before, fn)), list(x),
+             if (after > 0) list(zero_slab(x, axis, after, fn)))
+  if (length(parts) == 1) return(x)
+  record_op("concatenate", parts, list(axis = axis), fn = fn)
+}
+
+#' @rdname backend_random_padding
+#' @export
+k_temporal_padding <- function(x, padding = c(1, 1)) {
+  x <- as_tensor_arg(x)
+  if (length(tensor_full_shape(x)) != 3) stop("k_temporal_padding(): `x` must be a 3D tensor", call. = FALSE)
+  if (length(padding) != 2) stop("k_temporal_padding(): `padding` must be c(before, after)", call. = FALSE)
+  pad_axis(x, 1L, padding[[1]], padding[[2]], "k_temporal_padding")
+}
+
+#' @rdname backend_random_padding
+#' @export
+k_spatial_2d_padding <- function(x, padding = list(list(1, 1), list(1, 1)), data_format = NULL) {
+  x <- as_tensor_arg(x)
+  fn <- "k_spatial_2d_padding"
+  if (length(tensor_full_shape(x)) != 4) stop(fn, "(): `x` must be a 4D tensor", call. = FALSE)
+  df <- data_format %||% "channels_last"
+  if (!df %in% c("channels_last", "channels_first"))
+    stop(fn, "(): `data_format` must be \"channels_last\" or \"channels_first\"", call. = FALSE)
+  if (length(padding) != 2 || any(lengths(padding) != 2))
+    stop(fn, "(): `padding` must be list(c(top, bottom), c(left, right))", call. = FALSE)
+  ax <- if (df == "channels_last") 1L else 2L
+  x <- pad_axis(x, ax, padding[[1]][[1]], padding[[1]][[2]], fn)
+  pad_axis(x, ax + 1L, padding[[2]][[1]], padding[[2]][[2]], fn)
+}
+
 # keras 2.2.5 backend functions that are not built: each stops naming itself.
 not_built <- function(fn) {
   force(fn)
@@ -236,9 +382,6 @@ not_built <- function(fn) {
 #' @keywords internal
 NULL
 
-#' @rdname backend_not_built
-#' @export
-k_gradients <- not_built("k_gradients")
 #' @rdname backend_not_built
 #' @export
 k_conv1d <- not_built("k_conv1d")
@@ -260,9 +403,6 @@ k_pool3d <- not_built("k_pool3d")
 #' @rdname backend_not_built
 #' @export
 k_rnn <- not_built("k_rnn")
-#' @rdname backend_not_built
-#' @export
-k_dropout <- not_built("k_dropout")
 #' @rdname backend_not_built
 #' @export
 k_cumprod <- not_built("k_cumprod")
@@ -292,7 +432,6 @@ k_update_sub <- not_built("k_update_sub")
 k_placeholder <- not_built("k_placeholder")
 #' @rdname backend_not_built
 #' @export
-k_random_binomial <- not_built("k_random_binomial")
 #' @rdname backend_not_built
 #' @export
 k_truncated_normal <- not_built("k_truncated_normal")
@@ -302,12 +441,6 @@ k_batch_normalization <- not_built("k_batch_normalization")
 #' @rdname backend_not_built
 #' @export
 k_resize_images <- not_built("k_resize_images")
-#' @rdname backend_not_built
-#' @export
-k_spatial_2d_padding <- not_built("k_spatial_2d_padding")
-#' @rdname backend_not_built
-#' @export
-k_temporal_padding <- not_built("k_temporal_padding")
 #' @rdname backend_not_built
 #' @export
 k_separable_conv2d <- not_built("k_separable_conv2d")

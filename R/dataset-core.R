@@ -208,7 +208,7 @@ dataset_map <- function(dataset, map_func, num_parallel_calls = NULL) {
   arg <- map_structure(dataset$structure, function(l, k) tr$inputs[[k]])
   res <- call_traced(map_func, arg, dataset$structure)
   out <- trace_outputs(res, tr, "dataset_map")
-  graph <- list(n_inputs = tr$n_inputs, nodes = tr$nodes, outputs = I(out$ids))
+  graph <- map_graph_spec(tr, out$tensors, "dataset_map")
   npc <- if (is.null(num_parallel_calls)) 0L else count_int(num_parallel_calls, "num_parallel_calls", min = -1)
   derive_dataset(dataset, "map", list(graph = graph, num_parallel_calls = npc),
                  if (npc != 0) "ParallelMapDataset" else "MapDataset", out$structure)
@@ -227,14 +227,14 @@ call_traced <- function(f, arg, structure) {
 
 # Structure of tensors returned by a map function -> output ids + element structure
 trace_outputs <- function(res, tr, fn) {
-  ids <- integer(0)
+  tensors <- list()
   walk <- function(x) {
     if (is_sym(x)) {
       if (!identical(x$trace, tr)) stop(fn, "(): the function returned a tensor of another dataset", call. = FALSE)
-      ids <<- c(ids, x$id)
-      return(tspec(x$dtype, x$shape))
+      tensors[[length(tensors) + 1]] <<- x
+      return(tspec(tensor_dtype(x), x$shape))
     }
-    if (is.list(x) && !inherits(x, "kerasnative_data_tensor") && length(x)) {
+    if (is.list(x) && !is_tensor(x) && length(x)) {
       out <- lapply(x, walk)
       names(out) <- names(x)
       return(out)
@@ -243,7 +243,7 @@ trace_outputs <- function(res, tr, fn) {
          "argument) or a list of them, got ", class(x)[1], call. = FALSE)
   }
   s <- walk(res)
-  list(ids = ids, structure = s)
+  list(tensors = tensors, structure = s)
 }
 
 #' @rdname dataset_transformations
@@ -320,7 +320,7 @@ dataset_interleave <- function(dataset, map_func, cycle_length, block_length = 1
   if (!is_dataset(inner))
     stop("dataset_interleave(): `map_func` must return a dataset, e.g. function(file) tfrecord_dataset(file)",
          call. = FALSE)
-  if (length(tr$nodes))
+  if (tr$n_ops > 0)
     stop("dataset_interleave(): `map_func` may only pass its argument to tfrecord_dataset()", call. = FALSE)
   derive_dataset(dataset, "interleave",
                  list(inner = inner$spec, cycle_length = count_int(cycle_length, "cycle_length", min = 1),

@@ -39,11 +39,11 @@ tfrecord_dataset <- function(filenames, compression_type = "auto", buffer_size =
   structure <- tspec("string", integer(0))
   if (is_sym(filenames)) {
     tr <- trace_state$interleave
-    if (is.null(tr) || !identical(filenames$trace, tr) || filenames$id >= tr$n_inputs)
+    if (is.null(tr) || !identical(filenames$trace, tr) || tensor_kind(filenames) != "data")
       stop("tfrecord_dataset(): a tensor can only be given as the argument of dataset_interleave()'s map_func",
            call. = FALSE)
-    if (filenames$dtype != "string") stop("tfrecord_dataset(): file names must be strings", call. = FALSE)
-    return(new_dataset(list(op = "tfrecord", file_arg = filenames$id, compression = comp), structure,
+    if (tensor_dtype(filenames) != "string") stop("tfrecord_dataset(): file names must be strings", call. = FALSE)
+    return(new_dataset(list(op = "tfrecord", file_arg = filenames$index, compression = comp), structure,
                        "TFRecordDataset"))
   }
   if (is_dataset(filenames)) {

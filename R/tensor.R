@@ -4,6 +4,9 @@
 #   op     - an op of the engine's op table recorded on symbolic tensors
 #   node   - a node already in a model's graph (sequential lambdas, traced losses)
 #   eager  - a value (R arrays, k_constant(), k_variable()): ops run at once
+#   data   - a component of a dataset element inside dataset_map() (unbatched);
+#            ops on it (and op tensors derived from it, which carry its `trace`)
+#            form the map graph the pipeline runs per element
 # Symbolic tensors carry `shape` (per-sample when `batched`, else the full
 # shape; NA = unknown) and `dtype`. Shapes and dtypes of op outputs come from
 # the C++ op table (cpp_op_infer), so the rules exist once.
@@ -94,16 +97,51 @@ record_op <- function(op, inputs, attrs = list(), fn = op, value = NULL, value_s
     shape <- res$shape
     v <- res$value
     v <- if (length(shape) >= 2) array(as.numeric(v), dim = shape) else as.numeric(v)
-    return(new_eager(v, shape, res$dtype))
+    out <- new_eager(v, shape, res$dtype)
+    # the tape k_gradients() walks back: the op and its (eager) inputs
+    out$tape <- list(op = op, attrs = js, inputs = inputs, value = value, value_shape = value_shape)
+    return(out)
   }
   inputs <- lapply(inputs, function(t) if (tensor_kind(t) == "eager") constant_op(t) else t)
+  tr <- op_trace(inputs, fn)
   ty <- tryCatch(cpp_op_infer(op, js, lapply(inputs, tensor_full_shape), dtypes, value, value_shape), error = fail)
   batched <- any(vapply(inputs, tensor_batched, logical(1))) && length(ty$shape) > 0 && is.na(ty$shape[1])
   structure(list(kind = "op", op = op, attrs = js, inputs = inputs,
                  shape = if (batched) ty$shape[-1] else ty$shape, dtype = ty$dtype, batched = batched,
                  scope = .kn$op_scope %||% "op", value = value, value_shape = value_shape,
-                 id = new_tensor_id()),
+                 trace = tr, id = new_tensor_id()),
             class = tensor_class)
+}
+
+# The dataset trace of an op's inputs (NULL for model ops); counts the op.
+op_trace <- function(inputs, fn) {
+  trs <- Filter(Negate(is.null), lapply(inputs, function(t) .subset2(t, "trace")))
+  if (!length(trs)) return(NULL)
+  tr <- trs[[1]]
+  if (!all(vapply(trs, identical, logical(1), tr)))
+    stop(fn, "(): tensors of different dataset_map() functions cannot be combined", call. = FALSE)
+  model <- vapply(inputs, function(t) is.null(.subset2(t, "trace")) && !identical(t$op, "constant"), logical(1))
+  if (any(model)) stop(fn, "(): a dataset tensor cannot be combined with a model tensor", call. = FALSE)
+  tr$n_ops <- tr$n_ops + 1L
+  tr
+}
+
+# An op with several outputs (parse_example): a list of op tensors sharing one node.
+record_multi_op <- function(op, inputs, attrs = list(), fn = op) {
+  inputs <- lapply(inputs, as_tensor_arg)
+  if (any(vapply(inputs, tensor_kind, "") == "eager"))
+    stop(fn, "(): works on the tensors of a dataset element (inside dataset_map())", call. = FALSE)
+  js <- attrs_json(attrs)
+  fail <- function(e) stop(fn, "(): ", sub("^[a-z_]+: ", "", conditionMessage(e)), call. = FALSE)
+  tys <- tryCatch(cpp_op_infer_all(op, js, lapply(inputs, tensor_full_shape), vapply(inputs, tensor_dtype, "")),
+                  error = fail)
+  tr <- op_trace(inputs, fn)
+  node_id <- new_tensor_id()
+  lapply(seq_along(tys), function(k)
+    structure(list(kind = "op", op = op, attrs = js, inputs = inputs, shape = tys[[k]]$shape,
+                   dtype = tys[[k]]$dtype, batched = FALSE, scope = .kn$op_scope %||% "op", trace = tr,
+                   node_id = node_id, output = k - 1L, n_out = length(tys), id = new_tensor_id()),
+              class = tensor_class))
 }
 
 # An eager value as a constant op of a symbolic graph.
@@ -141,11 +179,13 @@ add_tensor_ops <- function(ptr, t, ids, visit, loss = FALSE) {
       t$node
     },
     op = {
+      if (!is.null(t$trace)) stop("a dataset tensor (inside dataset_map()) cannot be used in a model", call. = FALSE)
       in_ids <- vapply(t$inputs, function(s) add_tensor_ops(ptr, s, ids, visit, loss), numeric(1))
       kn_try(cpp_model_add_op(ptr, t$op, t$attrs, as.integer(in_ids), t$scope, t$value, t$value_shape, loss),
              paste0("op '", t$op, "' of ", t$scope))
     },
     eager = add_tensor_ops(ptr, constant_op(t), ids, visit, loss),
+    data = stop("a dataset tensor (inside dataset_map()) cannot be used in a model", call. = FALSE),
     visit(t))
   assign(k, id, envir = ids)
   id
@@ -162,11 +202,23 @@ Ops.kerasnative_tensor <- function(e1, e2) {
   }
   if (.Generic == "^" && !is_tensor(e2) && is.numeric(e2) && length(e2) == 1)
     return(record_op("pow_scalar", list(e1), list(exponent = as.numeric(e2)), fn = "^"))
+  e1 <- scalar_operand(e1, e2)
+  e2 <- scalar_operand(e2, e1)
   op <- switch(.Generic, "+" = "add", "-" = "sub", "*" = "mul", "/" = "div", "^" = "pow",
                "==" = "equal", "!=" = "not_equal", "<" = "less", "<=" = "less_equal",
                ">" = "greater", ">=" = "greater_equal", "&" = "logical_and", "|" = "logical_or",
                stop("operator ", .Generic, " is not defined for tensors", call. = FALSE))
   record_op(op, list(e1, e2), fn = .Generic)
+}
+
+# Whole R numbers next to an integer tensor take its dtype (as Python ints in
+# TensorFlow): `x * 2` of an int32 tensor stays int32.
+scalar_operand <- function(v, other) {
+  if (is_tensor(v) || !is.numeric(v) || !is_tensor(other)) return(v)
+  dt <- if (tensor_kind(other) == "eager") other$env$dtype else tensor_dtype(other)
+  if (dt %in% c("int32", "int64", "uint8") && !anyNA(v) && all(v == round(v)) && all(abs(v) < 2^24))
+    return(eager_from_r(v, dtype = dt))
+  v
 }
 
 #' @export
@@ -212,6 +264,10 @@ Math.kerasnative_tensor <- function(x, ...) {
 }
 
 print_op_tensor <- function(x) {
+  if (tensor_kind(x) == "data") {
+    cat(sprintf("Tensor(\"element/component_%d\", shape=%s, dtype=%s)\n", x$index + 1L, shape_text(x$shape), x$dtype))
+    return(invisible(x))
+  }
   if (tensor_kind(x) == "eager") {
     cat(sprintf("tf.Tensor(shape=%s, dtype=%s)\n", shape_text(x$env$shape), x$env$dtype))
     print(eager_value(x))

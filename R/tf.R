@@ -1,8 +1,14 @@
 # The `tf` object: the subset of the TensorFlow API that dataset_map()
 # functions use (parsing Examples, decoding, casting, reshaping, one-hot,
-# arithmetic). Inside dataset_map() the R function runs once on symbolic
-# tensors; each tf$... call records an op in a graph that the C++ pipeline
-# then runs for every element on its worker threads.
+# arithmetic). Every tf$... call records an op of the engine's op table on
+# the one tensor class (R/tensor.R): on model tensors it is a model op, on the
+# tensors of a dataset element (inside dataset_map()) an op of the map graph
+# that the C++ pipeline runs for every element on its worker threads. Shapes
+# and dtypes come from the op table (cpp_op_infer); no rule is written here.
+#
+# Extending `tf`: make_tf() builds it in one place. Another file can attach a
+# sub-namespace `tf$<name>` by defining a function `tf_module_<name>` that
+# returns a tf_module(...) (files R/tf-*.R are collated before R/tf.R).
 
 # ---------------------------------------------------------------- dtypes
 
@@ -76,98 +82,66 @@ as_shape <- function(s) {
   s
 }
 
-# ---------------------------------------------------------------- tracing
+# ---------------------------------------------------------------- dataset tensors
 
 trace_state <- new.env(parent = emptyenv())
 
-# A fresh graph whose inputs are the element's flat components.
+# A fresh map trace whose inputs are the element's flat components: tensors of
+# kind "data" (unbatched, full shape) of the one tensor class.
 new_trace <- function(input_specs) {
   tr <- new.env(parent = emptyenv())
   tr$n_inputs <- length(input_specs)
-  tr$next_id <- length(input_specs)
-  tr$nodes <- list()
+  tr$n_ops <- 0L
   tr$inputs <- lapply(seq_along(input_specs), function(k)
-    sym_tensor(tr, k - 1L, input_specs[[k]]$dtype, input_specs[[k]]$shape))
+    structure(list(kind = "data", trace = tr, index = k - 1L, dtype = input_specs[[k]]$dtype,
+                   shape = as_shape(input_specs[[k]]$shape), batched = FALSE, id = new_tensor_id()),
+              class = tensor_class))
   tr
 }
 
-sym_tensor <- function(trace, id, dtype, shape) {
-  structure(list(id = as.integer(id), dtype = dtype, shape = as_shape(shape), trace = trace),
-            class = "kerasnative_data_tensor")
-}
+# A tensor computed from a dataset element (inside dataset_map()).
+is_sym <- function(x) is_tensor(x) && !is.null(.subset2(x, "trace"))
 
-is_sym <- function(x) inherits(x, "kerasnative_data_tensor")
-
-# Model tensors, backend values and R arrays go to the backend (ops of the
-# engine's op table, 0-based tf axes); dataset tensors stay in the map graph.
-is_backend_arg <- function(x) is_tensor(x) || (!is_sym(x) && (is.numeric(x) || is.logical(x)))
-
-# Append a node; returns symbolic tensors for its outputs.
-add_node <- function(trace, op, inputs, attrs = list(), outs) {
-  ids <- vapply(inputs, function(t) {
-    if (!identical(t$trace, trace)) stop("tensors from different map functions cannot be combined", call. = FALSE)
-    t$id
-  }, integer(1))
-  node <- list(op = op, inputs = I(ids), n_out = length(outs))
-  if (length(attrs)) node$attrs <- attrs
-  trace$nodes[[length(trace$nodes) + 1]] <- node
-  first <- trace$next_id
-  trace$next_id <- trace$next_id + length(outs)
-  res <- lapply(seq_along(outs), function(k) sym_tensor(trace, first + k - 1L, outs[[k]]$dtype, outs[[k]]$shape))
-  names(res) <- names(outs)
-  res
+# The map graph of `tr` computing `outs` (tensors), as the JSON-ready list the
+# C++ pipeline builds its executor from (src/data/map_graph.cpp).
+map_graph_spec <- function(tr, outs, fn) {
+  ids <- new.env(parent = emptyenv())
+  nodes <- list()
+  nxt <- tr$n_inputs
+  visit <- function(t) {
+    if (tensor_kind(t) == "eager") t <- constant_op(t)
+    if (tensor_kind(t) == "data") {
+      if (!identical(t$trace, tr)) stop(fn, "(): the function used a tensor of another dataset", call. = FALSE)
+      return(t$index)
+    }
+    if (tensor_kind(t) != "op") stop(fn, "(): model tensors cannot be used in a dataset pipeline", call. = FALSE)
+    key <- as.character(t$node_id %||% t$id)
+    if (!exists(key, envir = ids, inherits = FALSE)) {
+      in_ids <- vapply(t$inputs, visit, numeric(1))
+      node <- list(op = t$op, inputs = I(as.integer(in_ids)), attrs = t$attrs)
+      if (!is.null(t$value)) {
+        node$value <- I(as.numeric(t$value))
+        node$value_shape <- I(as.integer(t$value_shape))
+      }
+      nodes[[length(nodes) + 1]] <<- node
+      assign(key, nxt, envir = ids)
+      nxt <<- nxt + (t$n_out %||% 1L)
+    }
+    get(key, envir = ids) + (t$output %||% 0L)
+  }
+  out_ids <- vapply(outs, visit, numeric(1))
+  types <- lapply(tr$inputs, function(t) {
+    s <- t$shape
+    s[is.na(s)] <- -1L
+    list(dtype = t$dtype, shape = I(as.integer(s)))
+  })
+  list(inputs = types, nodes = nodes, outputs = I(as.integer(out_ids)))
 }
 
 check_tensor <- function(x, fn) {
-  if (!is_sym(x))
-    stop("tf$", fn, "(): expected a tensor of the dataset element (inside dataset_map()), got ",
-         class(x)[1], call. = FALSE)
+  if (!is_tensor(x))
+    stop("tf$", fn, "(): expected a tensor, got ", class(x)[1], call. = FALSE)
   x
-}
-
-#' @export
-print.kerasnative_data_tensor <- function(x, ...) {
-  cat(sprintf("<tf.Tensor (symbolic) shape=%s dtype=%s>\n", shape_text(x$shape), x$dtype))
-  invisible(x)
-}
-
-#' @export
-Ops.kerasnative_data_tensor <- function(e1, e2) {
-  fn <- switch(.Generic, "+" = "add", "-" = "sub", "*" = "mul", "/" = "div",
-               stop("operator ", .Generic, " is not supported on dataset tensors (supported: + - * /)",
-                    call. = FALSE))
-  if (missing(e2)) {  # unary
-    if (.Generic == "-") return(tf_binary(e1, -1, "mul"))
-    return(e1)
-  }
-  if (is_sym(e1) && is_sym(e2)) return(tf_binary2(e1, e2, fn))
-  if (is_sym(e1)) return(tf_binary(e1, e2, fn))
-  tf_binary(e2, e1, fn, scalar_first = TRUE)
-}
-
-tf_binary <- function(x, s, fn, scalar_first = FALSE) {
-  if (is_sym(s)) return(tf_binary2(x, s, fn))
-  if (!is.numeric(s) || length(s) != 1 || is.na(s))
-    stop("arithmetic on dataset tensors needs a single number or another tensor", call. = FALSE)
-  if (x$dtype == "string") stop("arithmetic is not defined for string tensors", call. = FALSE)
-  s_int <- is.integer(s) || (s == round(s) && abs(s) < 2^31)
-  out_dt <- if (fn == "div" || x$dtype == "float32" || !s_int) "float32" else x$dtype
-  attrs <- list(fn = fn, scalar = as.numeric(s), scalar_pos = if (scalar_first) 0L else 1L,
-                scalar_int = s_int)
-  add_node(x$trace, "binary", list(x), attrs, list(list(dtype = out_dt, shape = x$shape)))[[1]]
-}
-
-tf_binary2 <- function(a, b, fn) {
-  if (a$dtype == "string" || b$dtype == "string")
-    stop("arithmetic is not defined for string tensors", call. = FALSE)
-  known <- function(s) !anyNA(s)
-  shp <- if (length(a$shape) == 0 || (known(a$shape) && prod(a$shape) == 1)) b$shape else a$shape
-  if (known(a$shape) && known(b$shape) && prod(a$shape) != 1 && prod(b$shape) != 1 &&
-      !identical(as.integer(a$shape), as.integer(b$shape)))
-    stop("tensors of shapes ", shape_text(a$shape), " and ", shape_text(b$shape),
-         " cannot be combined (same shape or a single value needed)", call. = FALSE)
-  out_dt <- if (fn == "div" || "float32" %in% c(a$dtype, b$dtype)) "float32" else a$dtype
-  add_node(a$trace, "binary", list(a, b), list(fn = fn), list(list(dtype = out_dt, shape = shp)))[[1]]
 }
 
 # ---------------------------------------------------------------- tf functions
@@ -200,113 +174,59 @@ tf_VarLenFeature <- function(dtype) {
 
 tf_parse_single_example <- function(serialized, features, name = NULL, example_names = NULL) {
   check_tensor(serialized, "parse_single_example")
-  if (serialized$dtype != "string" || length(serialized$shape) != 0)
-    stop("parse_single_example(): `serialized` must be a scalar string tensor (a record of ",
-         "tfrecord_dataset()), got ", serialized$dtype, " ", shape_text(serialized$shape),
-         if (length(serialized$shape)) " (parse before dataset_batch())", call. = FALSE)
   if (!is.list(features) || is.null(names(features)) || any(!nzchar(names(features))))
     stop("parse_single_example(): `features` must be a named list of tf$io$FixedLenFeature() / ",
          "tf$io$VarLenFeature()", call. = FALSE)
-  specs <- list()
-  outs <- list()
-  for (key in names(features)) {
+  specs <- lapply(names(features), function(key) {
     f <- features[[key]]
     if (!inherits(f, "kerasnative_feature"))
       stop("parse_single_example(): feature '", key, "' is not a FixedLenFeature/VarLenFeature", call. = FALSE)
     s <- list(key = key, dtype = f$dtype, shape = I(as.integer(f$shape)), varlen = f$kind == "varlen")
-    if (!is.null(f$default_value)) {
+    if (!is.null(f$default_value))
       s$default <- if (f$dtype == "string") I(as.character(f$default_value)) else I(as.numeric(f$default_value))
-    }
-    specs[[length(specs) + 1]] <- s
-    outs[[key]] <- list(dtype = f$dtype, shape = if (f$kind == "varlen") NA_integer_ else f$shape)
-  }
-  add_node(serialized$trace, "parse_example", list(serialized), list(features = specs), outs)
+    s
+  })
+  outs <- record_multi_op("parse_example", list(serialized), list(features = specs),
+                          fn = "tf$io$parse_single_example")
+  names(outs) <- names(features)
+  outs
 }
 
 tf_decode_raw <- function(input_bytes, out_type, little_endian = TRUE, name = NULL, bytes = NULL) {
   if (missing(input_bytes) && !is.null(bytes)) input_bytes <- bytes
   check_tensor(input_bytes, "decode_raw")
-  if (input_bytes$dtype != "string") stop("decode_raw(): input must be a string tensor", call. = FALSE)
-  dt <- as_dtype_name(out_type, "out_type")
-  if (dt == "string") stop("decode_raw(): out_type cannot be tf$string", call. = FALSE)
-  add_node(input_bytes$trace, "decode_raw", list(input_bytes),
-           list(dtype = dt, little_endian = isTRUE(little_endian)),
-           list(list(dtype = dt, shape = c(input_bytes$shape, NA_integer_))))[[1]]
+  record_op("decode_raw", list(input_bytes), list(dtype = as_dtype_name(out_type, "out_type"),
+                                                  little_endian = isTRUE(little_endian)),
+            fn = "tf$io$decode_raw")
 }
 
-tf_cast <- function(x, dtype, name = NULL) {
-  if (is_backend_arg(x)) return(k_cast(x, as_dtype_name(dtype)))
-  check_tensor(x, "cast")
-  dt <- as_dtype_name(dtype)
-  if (x$dtype == "string" || dt %in% c("string", "bool"))
-    stop("cast(): cannot cast ", x$dtype, " to ", dt, " in a dataset pipeline", call. = FALSE)
-  if (dt == x$dtype) return(x)
-  add_node(x$trace, "cast", list(x), list(dtype = dt), list(list(dtype = dt, shape = x$shape)))[[1]]
-}
+tf_cast <- function(x, dtype, name = NULL)
+  record_op("cast", list(x), list(dtype = as_dtype_name(dtype)), fn = "tf$cast")
 
 tf_reshape <- function(tensor, shape, name = NULL) {
-  if (is_backend_arg(tensor)) return(tf_backend_reshape(tensor, shape))
-  check_tensor(tensor, "reshape")
-  s <- as_shape(shape)
-  s[is.na(s)] <- -1L
-  if (sum(s == -1L) > 1) stop("reshape(): only one dimension can be unknown (-1)", call. = FALSE)
-  out <- s
-  if (any(s == -1L)) {
-    out[s == -1L] <- if (!anyNA(tensor$shape)) as.integer(prod(tensor$shape) / prod(s[s != -1L])) else NA_integer_
-  } else if (!anyNA(tensor$shape) && prod(tensor$shape) != prod(s)) {
-    stop(sprintf("reshape(): cannot reshape a tensor of %d values (shape %s) into shape %s",
-                 as.integer(prod(tensor$shape)), shape_text(tensor$shape), shape_text(s)), call. = FALSE)
-  }
-  add_node(tensor$trace, "reshape", list(tensor), list(shape = I(s)),
-           list(list(dtype = tensor$dtype, shape = out)))[[1]]
+  # model tensors (not dataset-map tensors, which carry a trace): keep a fixed batch dimension unknown
+  if (is_tensor(tensor) && is.null(.subset2(tensor, "trace"))) return(tf_backend_reshape(tensor, shape))
+  s <- vapply(as.list(unclass(shape)), function(d)
+    if (is.null(d) || is.na(d) || d < 0) -1L else as.integer(d), integer(1))
+  record_op("reshape", list(tensor), list(shape = I(s)), fn = "tf$reshape")
 }
 
 tf_one_hot <- function(indices, depth, on_value = 1, off_value = 0, axis = NULL, dtype = NULL, name = NULL) {
-  if (is_backend_arg(indices)) {
-    if (!is.null(axis) && axis != -1) stop("one_hot(): only axis = -1 is supported", call. = FALSE)
-    return(record_op("one_hot", list(indices), list(depth = as.integer(depth), on_value = as.numeric(on_value),
-                                                    off_value = as.numeric(off_value),
-                                                    dtype = if (is.null(dtype)) "float32" else as_dtype_name(dtype)),
-                     fn = "tf$one_hot"))
-  }
-  check_tensor(indices, "one_hot")
-  if (!indices$dtype %in% c("int32", "int64", "uint8"))
-    stop("one_hot(): indices must be integers (use tf$cast(x, tf$int32)), got ", indices$dtype, call. = FALSE)
-  if (!is.null(axis) && axis != -1) stop("one_hot(): only axis = -1 is supported", call. = FALSE)
-  if (!is.null(dtype) && as_dtype_name(dtype) != "float32")
-    stop("one_hot(): only dtype tf$float32 is supported", call. = FALSE)
-  depth <- as.integer(depth)
-  add_node(indices$trace, "one_hot", list(indices),
-           list(depth = depth, on_value = as.numeric(on_value), off_value = as.numeric(off_value)),
-           list(list(dtype = "float32", shape = c(indices$shape, depth))))[[1]]
+  if (!is.null(axis) && axis != -1) stop("tf$one_hot(): only axis = -1 is supported", call. = FALSE)
+  record_op("one_hot", list(indices), list(depth = as.integer(depth), on_value = as.numeric(on_value),
+                                           off_value = as.numeric(off_value),
+                                           dtype = if (is.null(dtype)) "float32" else as_dtype_name(dtype)),
+            fn = "tf$one_hot")
 }
 
-tf_identity <- function(input, name = NULL) {
-  check_tensor(input, "identity")
-  input
-}
+tf_identity <- function(input, name = NULL) record_op("identity", list(input), fn = "tf$identity")
 
-tf_expand_dims <- function(input, axis, name = NULL) {
-  if (is_backend_arg(input)) return(record_op("expand_dims", list(input), list(axis = as.integer(axis)), fn = "tf$expand_dims"))
-  check_tensor(input, "expand_dims")
-  s <- input$shape
-  axis <- as.integer(axis)
-  if (axis < 0) axis <- length(s) + 1L + axis
-  new <- append(s, 1L, after = axis)
-  tf_reshape(input, new)
-}
+# tf axes are 0-based.
+tf_expand_dims <- function(input, axis, name = NULL)
+  record_op("expand_dims", list(input), list(axis = as.integer(axis)), fn = "tf$expand_dims")
 
-tf_squeeze <- function(input, axis = NULL, name = NULL) {
-  if (is_backend_arg(input))
-    return(record_op("squeeze", list(input), list(axis = if (is.null(axis)) NULL else I(as.integer(axis))), fn = "tf$squeeze"))
-  check_tensor(input, "squeeze")
-  s <- input$shape
-  drop <- if (is.null(axis)) which(!is.na(s) & s == 1L) else {
-    a <- as.integer(axis); a[a < 0] <- length(s) + a[a < 0]; a + 1L
-  }
-  if (any(is.na(s[drop]) | s[drop] != 1L)) stop("squeeze(): can only remove dimensions of size 1", call. = FALSE)
-  tf_reshape(input, if (length(drop)) s[-drop] else s)
-}
+tf_squeeze <- function(input, axis = NULL, name = NULL)
+  record_op("squeeze", list(input), list(axis = if (is.null(axis)) NULL else I(as.integer(axis))), fn = "tf$squeeze")
 
 tf_module <- function(...) structure(list(...), class = "kerasnative_tf_module")
 
@@ -337,7 +257,10 @@ make_tf <- function() {
   data <- tf_module(AUTOTUNE = -1L, experimental = tf_module(AUTOTUNE = -1L))
   math <- tf_module(add = function(x, y, name = NULL) x + y, subtract = function(x, y, name = NULL) x - y,
                     multiply = function(x, y, name = NULL) x * y, divide = function(x, y, name = NULL) x / y)
-  tf_module(
+  extra <- ls(environment(make_tf), pattern = "^tf_module_.")
+  extra <- stats::setNames(lapply(extra, function(f) get(f, envir = environment(make_tf))()),
+                           sub("^tf_module_", "", extra))
+  members <- list(
     float32 = new_dtype("float32"), int32 = new_dtype("int32"), int64 = new_dtype("int64"),
     uint8 = new_dtype("uint8"), string = new_dtype("string"), bool = new_dtype("bool"),
     io = io, sparse = sparse, data = data, math = math,
@@ -352,6 +275,8 @@ make_tf <- function() {
     sparse_tensor_to_dense = function(sp_input, default_value = NULL, ...) tf_identity(sp_input),
     add = math$add, subtract = math$subtract, multiply = math$multiply, divide = math$divide
   )
+  members[names(extra)] <- extra
+  do.call(tf_module, members)
 }
 
 #' TensorFlow-style functions for dataset pipelines
@@ -370,9 +295,19 @@ make_tf <- function() {
 #' `tf$float32`, `tf$int32`, `tf$int64`, `tf$uint8`, `tf$string`.
 #' `tf$data$AUTOTUNE` (= -1) asks for one worker per engine thread ([kn_threads()]).
 #'
-#' The map function runs once on symbolic tensors; the recorded operations
-#' then run natively for every element. Integer division and arithmetic with
-#' a non-integer number give float32; there is no float64.
+#' The map function runs once on symbolic tensors (the same tensor class as
+#' model tensors); the recorded operations, ops of the engine's op table, then
+#' run natively for every element on the pipeline's threads. Besides the `tf`
+#' functions, every `k_*` backend function, the arithmetic and comparison
+#' operators and `[` slicing work on dataset tensors; shapes and dtypes are
+#' inferred by the op table while tracing. Whole numbers next to an integer
+#' tensor keep its dtype (`x * 2L`); division gives float32; there is no
+#' float64. Parsing, `decode_raw()`, `cast()` and reshaping keep 64-bit
+#' integers exactly; other operations compute in float32 and stop with an
+#' error on integers beyond 2^24.
+#'
+#' Other files may add a sub-namespace `tf$<name>` by defining a function
+#' `tf_module_<name>()` that returns a `tf_module(...)`.
 #'
 #' @format An object of class `kerasnative_tf_module`.
 #' @examples

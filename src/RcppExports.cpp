@@ -756,6 +756,20 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_op_infer_all
+List cpp_op_infer_all(std::string op, std::string attrs, List shapes, CharacterVector dtypes);
+RcppExport SEXP _kerasnative_cpp_op_infer_all(SEXP opSEXP, SEXP attrsSEXP, SEXP shapesSEXP, SEXP dtypesSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type op(opSEXP);
+    Rcpp::traits::input_parameter< std::string >::type attrs(attrsSEXP);
+    Rcpp::traits::input_parameter< List >::type shapes(shapesSEXP);
+    Rcpp::traits::input_parameter< CharacterVector >::type dtypes(dtypesSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_op_infer_all(op, attrs, shapes, dtypes));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_op_run
 List cpp_op_run(std::string op, std::string attrs, List inputs, List shapes, CharacterVector dtypes, SEXP value, SEXP value_shape, double seed);
 RcppExport SEXP _kerasnative_cpp_op_run(SEXP opSEXP, SEXP attrsSEXP, SEXP inputsSEXP, SEXP shapesSEXP, SEXP dtypesSEXP, SEXP valueSEXP, SEXP value_shapeSEXP, SEXP seedSEXP) {
@@ -771,6 +785,19 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type value_shape(value_shapeSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     rcpp_result_gen = Rcpp::wrap(cpp_op_run(op, attrs, inputs, shapes, dtypes, value, value_shape, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_op_gradients
+List cpp_op_gradients(List entries, int loss, IntegerVector wrt);
+RcppExport SEXP _kerasnative_cpp_op_gradients(SEXP entriesSEXP, SEXP lossSEXP, SEXP wrtSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< List >::type entries(entriesSEXP);
+    Rcpp::traits::input_parameter< int >::type loss(lossSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type wrt(wrtSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_op_gradients(entries, loss, wrt));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -1319,7 +1346,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_model_test_on_batch", (DL_FUNC) &_kerasnative_cpp_model_test_on_batch, 2},
     {"_kerasnative_cpp_ptr_is_null", (DL_FUNC) &_kerasnative_cpp_ptr_is_null, 1},
     {"_kerasnative_cpp_op_infer", (DL_FUNC) &_kerasnative_cpp_op_infer, 6},
+    {"_kerasnative_cpp_op_infer_all", (DL_FUNC) &_kerasnative_cpp_op_infer_all, 4},
     {"_kerasnative_cpp_op_run", (DL_FUNC) &_kerasnative_cpp_op_run, 8},
+    {"_kerasnative_cpp_op_gradients", (DL_FUNC) &_kerasnative_cpp_op_gradients, 3},
     {"_kerasnative_cpp_op_names", (DL_FUNC) &_kerasnative_cpp_op_names, 0},
     {"_kerasnative_cpp_model_add_op", (DL_FUNC) &_kerasnative_cpp_model_add_op, 8},
     {"_kerasnative_cpp_model_node_type", (DL_FUNC) &_kerasnative_cpp_model_node_type, 2},

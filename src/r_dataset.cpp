@@ -98,6 +98,10 @@ SEXP value_to_r(const kn::Value& v) {
     } else {
       values = wrap(v.s);
     }
+  } else if (v.dtype == kn::DType::Bool) {
+    LogicalVector lv(v.i.size());
+    for (size_t k = 0; k < v.i.size(); ++k) lv[k] = v.i[k] != 0;
+    values = lv;
   } else {
     IntegerVector iv(v.i.size());
     for (size_t k = 0; k < v.i.size(); ++k) iv[k] = static_cast<int>(v.i[k]);

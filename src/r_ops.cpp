@@ -53,6 +53,20 @@ List cpp_op_infer(std::string op, std::string attrs, List shapes, CharacterVecto
   return List::create(_["shape"] = shape_out(t.shape), _["dtype"] = kn::dtype_name(t.dtype));
 }
 
+// Types of every output of `op` (several for parse_example): a list of list(shape, dtype).
+// [[Rcpp::export]]
+List cpp_op_infer_all(std::string op, std::string attrs, List shapes, CharacterVector dtypes) {
+  kn::OpCode c = kn::op_code(op);
+  kn::OpAttrs a = attrs_of(c, attrs, R_NilValue, R_NilValue);
+  std::vector<kn::TType> in;
+  for (R_xlen_t k = 0; k < shapes.size(); ++k)
+    in.push_back(kn::TType{kn::dtype_from_name(as<std::string>(dtypes[k])), shape_arg(shapes[k])});
+  List out;
+  for (const kn::TType& t : kn::infer_outputs(c, a, in))
+    out.push_back(List::create(_["shape"] = shape_out(t.shape), _["dtype"] = kn::dtype_name(t.dtype)));
+  return out;
+}
+
 // Eager run: inputs are R arrays (values only; `shapes` give their row-major shapes).
 // Returns the value as an R array (a length-1 vector for scalars) with its shape and dtype.
 // [[Rcpp::export]]
@@ -79,6 +93,46 @@ List cpp_op_run(std::string op, std::string attrs, List inputs, List shapes, Cha
   if (out.shape.empty()) out.shape = {1};
   return List::create(_["value"] = tensor_to_r(out, true), _["shape"] = shape_out(shape),
                       _["dtype"] = kn::dtype_name(t.dtype));
+}
+
+// Gradients of sum(entries[[loss]]) with respect to entries[[wrt]] (1-based in R,
+// 0-based here) over a recorded eager tape: each entry is list(op ("" for a
+// leaf), attrs, inputs (0-based entry ids), value, shape, dtype, cvalue,
+// cvalue_shape (constants)). Returns a list of R arrays, NULL when unconnected.
+// [[Rcpp::export]]
+List cpp_op_gradients(List entries, int loss, IntegerVector wrt) {
+  std::vector<kn::TapeEntry> tape;
+  std::vector<kn::Tensor> values;
+  std::vector<kn::DType> dtypes;
+  for (R_xlen_t k = 0; k < entries.size(); ++k) {
+    List e = entries[k];
+    kn::TapeEntry t;
+    const std::string op = as<std::string>(e["op"]);
+    if (!op.empty()) {
+      t.op = kn::op_code(op);
+      t.attrs = attrs_of(t.op, as<std::string>(e["attrs"]), e["cvalue"], e["cvalue_shape"]);
+      IntegerVector in = e["inputs"];
+      t.inputs.assign(in.begin(), in.end());
+    }
+    tape.push_back(std::move(t));
+    kn::Tensor v = tensor_from_r(e["value"], "value");
+    kn::Shape s = shape_arg(e["shape"]);
+    if (kn::shape_numel(s) != v.size()) throw kn::Error("gradients: a value does not match its shape");
+    v.shape = s;
+    values.push_back(std::move(v));
+    dtypes.push_back(kn::dtype_from_name(as<std::string>(e["dtype"])));
+  }
+  std::vector<bool> connected;
+  std::vector<kn::Tensor> g = kn::tape_gradients(tape, values, dtypes, loss, std::vector<int>(wrt.begin(), wrt.end()),
+                                                 connected);
+  List out(g.size());
+  for (size_t k = 0; k < g.size(); ++k) {
+    if (!connected[k]) continue;
+    kn::Shape shape = g[k].shape;
+    if (g[k].shape.empty()) g[k].shape = {1};
+    out[k] = List::create(_["value"] = tensor_to_r(g[k], true), _["shape"] = shape_out(shape));
+  }
+  return out;
 }
 
 // [[Rcpp::export]]

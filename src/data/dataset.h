@@ -19,23 +19,14 @@
 
 #include "dtype.h"
 #include "json.h"
+#include "op.h"
 #include "tensor.h"
+#include "value.h"
 
 namespace kn {
 
 
-// One component of an element: a typed dense array, row-major.
-struct Value {
-  DType dtype = DType::Float32;
-  Shape shape;                    // per-element shape (batch dim first after batching)
-  std::vector<float> f;           // (numel,) when dtype == Float32
-  std::vector<int64_t> i;         // (numel,) when integer dtype
-  std::vector<std::string> s;     // (numel,) when dtype == String
-  int64_t numel() const { return shape_numel(shape); }
-  size_t stored() const {
-    return dtype == DType::Float32 ? f.size() : dtype == DType::String ? s.size() : i.size();
-  }
-};
+// One component of an element: Value (src/ops/value.h), a typed dense array, row-major.
 
 // Where an element came from, for error messages.
 struct Origin {
@@ -59,18 +50,20 @@ class Iterator {
 };
 
 // ---------------------------------------------------------------------------
-// Map graphs: the op graph traced from an R map function. Values are numbered:
-// 0..n_inputs-1 are the element's components, each node appends its outputs.
+// Map graphs: the ops of the op table (src/ops) traced from an R map function.
+// Values are numbered: 0..n_inputs-1 are the element's components, each node
+// appends its outputs (several for parse_example). Attributes are parsed and
+// canonicalised once, when the graph is built from JSON.
 
-struct GraphNode {
-  std::string op;                // parse_example, decode_raw, cast, reshape, one_hot, binary, identity
+struct MapOpNode {
+  OpCode op = OpCode::Count;
+  OpAttrs attrs;                 // canonicalised against the traced input types
   std::vector<int> inputs;       // value ids
   int n_out = 1;
-  Json attrs;
 };
 
 class MapGraph;
-// Per-thread evaluator with reused buffers.
+// Per-thread evaluator: node buffers and op states are made once and reused.
 class GraphExecutor {
  public:
   explicit GraphExecutor(const MapGraph& g);
@@ -84,10 +77,13 @@ class GraphExecutor {
 
 class MapGraph {
  public:
+  // {"inputs": [{"dtype", "shape"}...], "nodes": [{"op", "inputs", "attrs", "value", "value_shape"}...],
+  //  "outputs": [ids]}; "attrs" is a JSON object or a string holding one.
   static std::shared_ptr<MapGraph> from_json(const Json& j);
   int n_inputs = 0;
-  std::vector<GraphNode> nodes;
-  std::vector<int> outputs;      // value ids
+  std::vector<TType> input_types;  // traced types of the components (-1 = unknown)
+  std::vector<MapOpNode> nodes;
+  std::vector<int> outputs;        // value ids
 };
 
 // ---------------------------------------------------------------------------

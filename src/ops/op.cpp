@@ -79,6 +79,8 @@ OpAttrs parse_attrs(OpCode c, const Json& j) {
     else if (k == "transpose_a") a.trans_a = v.as_bool();
     else if (k == "transpose_b") a.trans_b = v.as_bool();
     else if (k == "seed") a.seed = static_cast<uint64_t>(v.as_int());
+    else if (k == "features") a.features = v;
+    else if (k == "little_endian") a.little_endian = v.as_bool();
     else throw Error(std::string(op_def(c).name) + ": unknown attribute '" + k + "'");
   }
   if (c == OpCode::OneHot && !j.has("on_value")) a.a = 1.0;
@@ -95,10 +97,26 @@ TType infer_op(OpCode c, OpAttrs& a, const std::vector<TType>& in) {
     throw Error(std::string(d.name) + ": expects " + std::to_string(d.n_inputs) + " input(s) but got " +
                 std::to_string(in.size()));
   if (d.n_inputs < 0 && in.empty()) throw Error(std::string(d.name) + ": expects at least one input");
-  for (auto& t : in)
-    if (t.dtype == DType::String) throw Error(std::string(d.name) + ": string tensors are not supported");
+  if (!d.data && !d.layout_only)
+    for (auto& t : in)
+      if (t.dtype == DType::String) throw Error(std::string(d.name) + ": string tensors are not supported");
   try {
     return d.infer(a, in);
+  } catch (const Error& e) {
+    std::string m = e.what();
+    if (m.rfind(d.name, 0) == 0) throw;
+    throw Error(std::string(d.name) + ": " + m);
+  }
+}
+
+std::vector<TType> infer_outputs(OpCode c, OpAttrs& a, const std::vector<TType>& in) {
+  const OpDef& d = op_def(c);
+  if (!d.data || !d.data->infer) return {infer_op(c, a, in)};
+  if (d.n_inputs >= 0 && static_cast<int>(in.size()) != d.n_inputs)
+    throw Error(std::string(d.name) + ": expects " + std::to_string(d.n_inputs) + " input(s) but got " +
+                std::to_string(in.size()));
+  try {
+    return d.data->infer(a, in);
   } catch (const Error& e) {
     std::string m = e.what();
     if (m.rfind(d.name, 0) == 0) throw;
@@ -114,9 +132,55 @@ TType run_op(OpCode c, OpAttrs& a, const std::vector<const Tensor*>& in, const s
     ts[k].dtype = k < dtypes.size() ? dtypes[k] : DType::Float32;
   }
   TType t = infer_op(c, a, ts);
+  if (!op_def(c).forward)
+    throw Error(std::string(op_def(c).name) + ": runs only inside dataset_map() (on dataset tensors)");
   out.resize(t.shape);
   op_def(c).forward(ctx, a, in, out);
   return t;
+}
+
+std::vector<Tensor> tape_gradients(std::vector<TapeEntry>& tape, const std::vector<Tensor>& values,
+                                   const std::vector<DType>& dtypes, int loss, const std::vector<int>& wrt,
+                                   std::vector<bool>& connected) {
+  const int n = static_cast<int>(tape.size());
+  if (loss < 0 || loss >= n) throw Error("gradients: the loss is not on the tape");
+  if (dtypes[loss] != DType::Float32) throw Error("gradients: the loss must be float32");
+  std::vector<Tensor> grads(n);      // (value shape) per entry; empty = no gradient
+  std::vector<bool> has(n, false);
+  grads[loss] = Tensor(values[loss].shape);
+  std::fill(grads[loss].data.begin(), grads[loss].data.end(), 1.0f);
+  has[loss] = true;
+  for (int k = loss; k >= 0; --k) {
+    TapeEntry& e = tape[k];
+    if (!has[k] || e.op == OpCode::Count) continue;
+    const OpDef& d = op_def(e.op);
+    if (!d.differentiable || !d.backward) continue;  // comparisons, stop_gradient, ...: no gradient flows
+    std::vector<TType> ts;
+    In in;
+    DIn din;
+    for (int i : e.inputs) {
+      if (i < 0 || i >= k) throw Error(std::string("gradients: ") + d.name + " uses a later value");
+      ts.push_back(TType{dtypes[i], values[i].shape});
+      in.push_back(&values[i]);
+      if (dtypes[i] == DType::Float32) {
+        if (!has[i]) { grads[i] = Tensor(values[i].shape); has[i] = true; }
+        din.push_back(&grads[i]);
+      } else {
+        din.push_back(nullptr);
+      }
+    }
+    infer_op(e.op, e.attrs, ts);  // canonical attributes, as the forward pass had them
+    d.backward(e.attrs, in, values[k], grads[k], din);
+  }
+  std::vector<Tensor> out;
+  connected.assign(wrt.size(), false);
+  for (size_t w = 0; w < wrt.size(); ++w) {
+    const int id = wrt[w];
+    if (id < 0 || id >= n) throw Error("gradients: a variable is not on the tape");
+    connected[w] = has[id];
+    out.push_back(has[id] ? grads[id] : Tensor(values[id].shape));
+  }
+  return out;
 }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b) {

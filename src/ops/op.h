@@ -9,14 +9,21 @@
 // tracing. At run time the graph calls `infer` again with concrete shapes to
 // size the output buffer, then `forward` (which may assume `out` is sized).
 // All dtypes are stored as float32 values (see dtype.h).
+//
+// Data ops (dataset_map(): parse_example, decode_raw, and cast for exact
+// 64-bit integers) also have a kernel on Values (value.h: strings, int64),
+// possibly with several outputs; they have no gradient. Layout-only ops
+// (reshape, expand_dims, squeeze, identity) move any Value, strings included.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "dtype.h"
 #include "json.h"
 #include "tensor.h"
+#include "value.h"
 
 namespace kn {
 
@@ -36,6 +43,8 @@ enum class OpCode : int {
   MatMul,
   // sources
   Constant, RandomUniform, RandomNormal,
+  // data ops (dataset pipelines only; src/data/ops_data.cpp)
+  ParseExample, DecodeRaw,
   Count
 };
 
@@ -54,6 +63,8 @@ struct OpAttrs {
   bool trans_a = false, trans_b = false;  // matmul
   Tensor value;                  // constant
   uint64_t seed = 0;             // random ops
+  Json features;                 // parse_example: [{key, dtype, shape, varlen, default}]
+  bool little_endian = true;     // decode_raw
 };
 
 // Type of a tensor: dtype and full shape (-1 = unknown dimension).
@@ -70,6 +81,20 @@ struct OpContext {
 using In = std::vector<const Tensor*>;
 using DIn = std::vector<Tensor*>;
 
+// Per-thread state of a data kernel (e.g. a feature parser with its buffers).
+struct OpState {
+  virtual ~OpState() = default;
+};
+
+// Kernel on Values for dataset pipelines. `infer` (null: OpDef::infer, one
+// output) gives one type per output; `run` sets each output's dtype, shape
+// and data (shapes may depend on the data, e.g. VarLenFeature).
+struct DataKernel {
+  std::vector<TType> (*infer)(OpAttrs& a, const std::vector<TType>& in) = nullptr;
+  std::unique_ptr<OpState> (*make_state)(const OpAttrs& a) = nullptr;
+  void (*run)(OpState* st, const OpAttrs& a, const std::vector<const Value*>& in, const std::vector<Value*>& out) = nullptr;
+};
+
 struct OpDef {
   const char* name = nullptr;  // Keras backend / TF name, e.g. "add", "reduce_sum" is "sum"
   int n_inputs = 1;            // -1 = one or more (concat)
@@ -80,6 +105,8 @@ struct OpDef {
   void (*forward)(const OpContext& c, const OpAttrs& a, const In& in, Tensor& out) = nullptr;
   // Adds dL/d in[k] into *din[k] (din[k] may be null). `out` is forward's output.
   void (*backward)(const OpAttrs& a, const In& in, const Tensor& out, const Tensor& dout, const DIn& din) = nullptr;
+  const DataKernel* data = nullptr;  // kernel on Values (dataset pipelines), or null
+  bool layout_only = false;          // output = input data with a new shape (any dtype)
 };
 
 // The table, indexed by OpCode. Each ops_*.cpp file fills its entries.
@@ -100,9 +127,27 @@ OpAttrs parse_attrs(OpCode c, const Json& j);
 // Inference with the op's name prefixed to errors.
 TType infer_op(OpCode c, OpAttrs& a, const std::vector<TType>& in);
 
+// Types of every output (several for data ops such as parse_example).
+std::vector<TType> infer_outputs(OpCode c, OpAttrs& a, const std::vector<TType>& in);
+
 // Eager execution: infer, size `out`, forward.
 TType run_op(OpCode c, OpAttrs& a, const std::vector<const Tensor*>& in, const std::vector<DType>& dtypes,
              Tensor& out, const OpContext& ctx = OpContext());
+
+// ---- reverse mode over recorded eager ops (k_gradients) ----
+// Entry k of a tape is a leaf (op == Count) or an op applied to earlier
+// entries; `values[k]` holds every entry's forward value, `dtypes[k]` its
+// dtype. Returns d sum(values[loss]) / d values[w] for each w in `wrt`
+// (`connected[i]` false when values[wrt[i]] does not influence the loss;
+// its gradient is then zeros). Throws kn::Error naming the op.
+struct TapeEntry {
+  OpCode op = OpCode::Count;
+  OpAttrs attrs;
+  std::vector<int> inputs;
+};
+std::vector<Tensor> tape_gradients(std::vector<TapeEntry>& tape, const std::vector<Tensor>& values,
+                                   const std::vector<DType>& dtypes, int loss, const std::vector<int>& wrt,
+                                   std::vector<bool>& connected);
 
 // ---- helpers shared by the ops_*.cpp files ----
 // Broadcast two shapes (numpy rules; -1 unknown). Throws with both shapes.

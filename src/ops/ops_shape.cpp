@@ -42,7 +42,7 @@ TType reshape_infer(OpAttrs& a, const std::vector<TType>& in) {
   }
   return TType{in[0].dtype, out};
 }
-KN_REGISTER_OP(Reshape, OpDef{"reshape", 1, true, reshape_infer, copy_fwd, copy_bwd});
+KN_REGISTER_OP(Reshape, OpDef{"reshape", 1, true, reshape_infer, copy_fwd, copy_bwd, nullptr, true});
 
 TType expand_infer(OpAttrs& a, const std::vector<TType>& in) {
   const int64_t r = static_cast<int64_t>(in[0].shape.size());
@@ -51,7 +51,7 @@ TType expand_infer(OpAttrs& a, const std::vector<TType>& in) {
   out.insert(out.begin() + a.axis, 1);
   return TType{in[0].dtype, out};
 }
-KN_REGISTER_OP(ExpandDims, OpDef{"expand_dims", 1, true, expand_infer, copy_fwd, copy_bwd});
+KN_REGISTER_OP(ExpandDims, OpDef{"expand_dims", 1, true, expand_infer, copy_fwd, copy_bwd, nullptr, true});
 
 TType squeeze_infer(OpAttrs& a, const std::vector<TType>& in) {
   const Shape& s = in[0].shape;
@@ -72,7 +72,7 @@ TType squeeze_infer(OpAttrs& a, const std::vector<TType>& in) {
     if (std::find(a.axes.begin(), a.axes.end(), d) == a.axes.end()) out.push_back(s[d]);
   return TType{in[0].dtype, out};
 }
-KN_REGISTER_OP(Squeeze, OpDef{"squeeze", 1, true, squeeze_infer, copy_fwd, copy_bwd});
+KN_REGISTER_OP(Squeeze, OpDef{"squeeze", 1, true, squeeze_infer, copy_fwd, copy_bwd, nullptr, true});
 
 // ---- strided copies: out element i <- in offset (odometer over `shape`) ----
 template <class F>

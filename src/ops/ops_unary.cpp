@@ -101,12 +101,16 @@ KN_UNARY(Clip, "clip", same_numeric, std::fmin(static_cast<float>(a.b), std::fma
          (x >= a.a && x <= a.b) ? 1.0f : 0.0f);
 KN_UNARY(PowScalar, "pow_scalar", float_only, std::pow(x, static_cast<float>(a.a)),
          static_cast<float>(a.a) * std::pow(x, static_cast<float>(a.a - 1)));
-KN_UNARY(Identity, "identity", any_dtype, x, 1.0f);
+struct F_Identity {
+  static inline float f(float x, const OpAttrs&) { return x; }
+  static inline float df(float, float, const OpAttrs&) { return 1.0f; }
+};
+KN_REGISTER_OP(Identity, OpDef{"identity", 1, true, any_dtype, unary_fwd<F_Identity>, unary_bwd<F_Identity>, nullptr, true});
 KN_UNARY(Sin, "sin", float_only, std::sin(x), std::cos(x));
 KN_UNARY(Cos, "cos", float_only, std::cos(x), -std::sin(x));
 
 // stop_gradient: identity forward, no backward.
-KN_REGISTER_OP(StopGradient, OpDef{"stop_gradient", 1, false, any_dtype, unary_fwd<F_Identity>, nullptr});
+KN_REGISTER_OP(StopGradient, OpDef{"stop_gradient", 1, false, any_dtype, unary_fwd<F_Identity>, nullptr, nullptr, true});
 
 struct F_Not {
   static inline float f(float x, const OpAttrs&) { return x != 0.0f ? 0.0f : 1.0f; }
@@ -131,11 +135,50 @@ void cast_bwd(const OpAttrs& a, const In&, const Tensor&, const Tensor& dout, co
   if (!din[0] || a.dtype != DType::Float32) return;
   for (int64_t i = 0; i < dout.size(); ++i) din[0]->data[i] += dout.data[i];
 }
+// TF's integer cast: wrap to the width of the target type.
+int64_t wrap_int(int64_t v, DType t) {
+  if (t == DType::Int32) return static_cast<int32_t>(static_cast<uint32_t>(v));
+  if (t == DType::UInt8) return static_cast<uint8_t>(v);
+  return v;
+}
+// On Values (dataset pipelines): integers stay exact in 64 bits.
+void cast_value(OpState*, const OpAttrs& a, const std::vector<const Value*>& in, const std::vector<Value*>& out) {
+  const Value& x = *in[0];
+  Value& y = *out[0];
+  const DType to = a.dtype;
+  y.dtype = to;
+  y.shape = x.shape;
+  const size_t n = x.stored();
+  if (to == DType::Float32) {
+    y.f.resize(n);
+    float* __restrict po = y.f.data();
+    if (x.dtype == DType::Float32) std::copy(x.f.begin(), x.f.end(), y.f.begin());
+    else for (size_t j = 0; j < n; ++j) po[j] = static_cast<float>(x.i[j]);
+    return;
+  }
+  y.i.resize(n);
+  int64_t* __restrict pi = y.i.data();
+  if (x.dtype == DType::Float32) {
+    for (size_t j = 0; j < n; ++j) {
+      const float v = x.f[j];
+      if (to == DType::Bool) { pi[j] = v != 0.0f; continue; }
+      double d = std::isnan(v) ? 0.0 : std::trunc(static_cast<double>(v));
+      d = std::fmax(-9.2e18, std::fmin(9.2e18, d));
+      pi[j] = wrap_int(static_cast<int64_t>(d), to);
+    }
+  } else if (to == DType::Bool) {
+    for (size_t j = 0; j < n; ++j) pi[j] = x.i[j] != 0;
+  } else {
+    for (size_t j = 0; j < n; ++j) pi[j] = wrap_int(x.i[j], to);
+  }
+}
+const DataKernel kCastValue{nullptr, nullptr, cast_value};
 KN_REGISTER_OP(Cast, OpDef{"cast", 1, true,
   [](OpAttrs& a, const std::vector<TType>& in) {
-    if (a.dtype == DType::String) throw Error("cannot cast to string");
+    if (in[0].dtype == DType::String || a.dtype == DType::String)
+      throw Error(std::string("cannot cast ") + dtype_name(in[0].dtype) + " to " + dtype_name(a.dtype));
     return TType{a.dtype, in[0].shape};
-  }, cast_fwd, cast_bwd});
+  }, cast_fwd, cast_bwd, &kCastValue});
 
 }  // namespace
 }  // namespace kn

@@ -53,7 +53,8 @@ TEST(slices_take_skip_shard_batch) {
 TEST(shuffle_is_deterministic_permutation) {
   auto d = ints(200);
   const char* spec = R"({"op":"shuffle","buffer_size":50,"input":{"op":"map","num_parallel_calls":3,
-     "graph":{"n_inputs":1,"nodes":[{"op":"binary","inputs":[0],"attrs":{"fn":"add","scalar":0,"scalar_int":true}}],"outputs":[1]},
+     "graph":{"inputs":[{"dtype":"int32","shape":[]}],"nodes":[{"op":"constant","attrs":{"dtype":"int32"},"value":[0],"value_shape":[]},
+       {"op":"add","inputs":[0,1]}],"outputs":[2]},
      "input":{"op":"tensor_slices","data":0}}})";
   auto ds = build(spec, {d});
   auto a = drain_ints(ds, 7), b = drain_ints(ds, 7), c = drain_ints(ds, 8);
@@ -69,8 +70,8 @@ TEST(shuffle_is_deterministic_permutation) {
 TEST(parallel_map_keeps_order_and_computes) {
   auto d = ints(1000);
   auto ds = build(R"({"op":"map","num_parallel_calls":4,"input":{"op":"tensor_slices","data":0},
-     "graph":{"n_inputs":1,"nodes":[{"op":"cast","inputs":[0],"attrs":{"dtype":"float32"}},
-       {"op":"binary","inputs":[1],"attrs":{"fn":"div","scalar":4}}],"outputs":[2]}})", {d});
+     "graph":{"inputs":[{"dtype":"int32","shape":[]}],"nodes":[{"op":"cast","inputs":[0],"attrs":{"dtype":"float32"}},
+       {"op":"constant","value":4},{"op":"div","inputs":[1,2]}],"outputs":[3]}})", {d});
   auto it = make_pipeline(ds, 1);
   Element e;
   int64_t k = 0;
@@ -97,16 +98,17 @@ static std::string write_file(int n, const char* name) {
 
 static const char* kMnistLike = R"({"op":"batch","batch_size":2,"input":{"op":"map","num_parallel_calls":2,
   "input":{"op":"tfrecord","files":"FILE","compression":"auto"},
-  "graph":{"n_inputs":1,"nodes":[
+  "graph":{"inputs":[{"dtype":"string","shape":[]}],"nodes":[
     {"op":"parse_example","inputs":[0],"n_out":2,"attrs":{"features":[
        {"key":"image_raw","dtype":"string","shape":[]},{"key":"label","dtype":"int64","shape":[]}]}},
     {"op":"decode_raw","inputs":[1],"attrs":{"dtype":"uint8"}},
     {"op":"cast","inputs":[3],"attrs":{"dtype":"float32"}},
-    {"op":"binary","inputs":[4],"attrs":{"fn":"div","scalar":2}},
-    {"op":"reshape","inputs":[5],"attrs":{"shape":[2,3]}},
+    {"op":"constant","value":2,"value_shape":[]},
+    {"op":"div","inputs":[4,5]},
+    {"op":"reshape","inputs":[6],"attrs":{"shape":[2,3]}},
     {"op":"cast","inputs":[2],"attrs":{"dtype":"int32"}},
-    {"op":"one_hot","inputs":[7],"attrs":{"depth":3}}],
-   "outputs":[6,8]}}})";
+    {"op":"one_hot","inputs":[8],"attrs":{"depth":3}}],
+   "outputs":[7,9]}}})";
 
 static std::string spec_for(const std::string& path) {
   std::string s = kMnistLike;
@@ -179,7 +181,8 @@ TEST(map_workers_follow_num_threads) {
   auto d = ints(300);
   auto spec = [](const char* npc) {
     return std::string(R"({"op":"map","num_parallel_calls":)") + npc + R"(,"input":{"op":"tensor_slices","data":0},
-      "graph":{"n_inputs":1,"nodes":[{"op":"binary","inputs":[0],"attrs":{"fn":"mul","scalar":3,"scalar_int":true}}],"outputs":[1]}})";
+      "graph":{"inputs":[{"dtype":"int32","shape":[]}],"nodes":[{"op":"constant","attrs":{"dtype":"int32"},"value":3},
+        {"op":"mul","inputs":[0,1]}],"outputs":[2]}})";
   };
   auto autotune = build(spec("-1"), {d}), four = build(spec("4"), {d}), one = build(spec("1"), {d});
   std::vector<int64_t> want(300);

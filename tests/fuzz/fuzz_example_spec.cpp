@@ -12,7 +12,7 @@ namespace {
 
 const char* kGraphs[] = {
     // MNIST as in the TFX file: 784 floats reshaped to 28 x 28 x 1, class one-hot
-    R"({"n_inputs": 1, "nodes": [
+    R"({"inputs": [{"dtype": "string", "shape": []}], "nodes": [
       {"op": "parse_example", "inputs": [0], "n_out": 2, "attrs": {"features": [
         {"key": "image_floats", "dtype": "float32", "shape": [784]},
         {"key": "image_class", "dtype": "int64", "shape": [1]}]}},
@@ -21,7 +21,7 @@ const char* kGraphs[] = {
       {"op": "one_hot", "inputs": [4], "attrs": {"depth": 10}}],
       "outputs": [3, 5]})",
     // raw bytes decoded as uint8 and float32, varlen and defaulted features
-    R"({"n_inputs": 1, "nodes": [
+    R"({"inputs": [{"dtype": "string", "shape": []}], "nodes": [
       {"op": "parse_example", "inputs": [0], "n_out": 4, "attrs": {"features": [
         {"key": "a", "dtype": "string", "shape": []},
         {"key": "b", "dtype": "float32", "shape": [2], "default": [0.5, 1.5]},
@@ -29,10 +29,11 @@ const char* kGraphs[] = {
         {"key": "d", "dtype": "string", "varlen": true}]}},
       {"op": "decode_raw", "inputs": [1], "attrs": {"dtype": "uint8"}},
       {"op": "decode_raw", "inputs": [1], "attrs": {"dtype": "float32", "little_endian": false}},
-      {"op": "binary", "inputs": [2], "attrs": {"fn": "mul", "scalar": 2}}],
-      "outputs": [5, 6, 7, 3, 4]})",
+      {"op": "constant", "value": 2},
+      {"op": "mul", "inputs": [2, 7]}],
+      "outputs": [5, 6, 8, 3, 4]})",
     // the TF tutorial layout (tfrecord_lite_test.tfrecord)
-    R"({"n_inputs": 1, "nodes": [
+    R"({"inputs": [{"dtype": "string", "shape": []}], "nodes": [
       {"op": "parse_example", "inputs": [0], "n_out": 4, "attrs": {"features": [
         {"key": "feature0", "dtype": "int64", "shape": []},
         {"key": "feature1", "dtype": "int64", "shape": [], "default": 0},

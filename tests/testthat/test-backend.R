@@ -168,3 +168,70 @@ test_that("tf$cast / tf$reshape / tf$one_hot work on arrays and model tensors", 
   xv <- matrix(1:12, 2, byrow = TRUE)
   expect_equal(predict(m, xv), rbind(c(6, 15), c(24, 33)))
 })
+
+test_that("k_gradients differentiates values through the op table's backward kernels", {
+  w <- k_variable(c(1, -2, 0.5))
+  g <- k_gradients(k_sum(k_square(w) * 3), w)
+  expect_length(g, 1)
+  expect_equal(k_eval(g[[1]]), 6 * c(1, -2, 0.5), tolerance = 1e-6)   # d/dw sum(3 w^2) = 6 w
+  # matmul and a mean: d/dW mean(x %*% W) = t(x) %*% ones / (n * m)
+  x <- matrix(c(1, 2, 3, 4, 5, 6), 2)                                # (2, 3)
+  W <- k_variable(matrix(seq(-1, 1, length.out = 12), 3))            # (3, 4)
+  b <- k_variable(c(0.1, 0.2, 0.3, 0.4))
+  loss <- k_mean(k_dot(x, W) + b)
+  gr <- k_gradients(loss, list(W, b))
+  expect_equal(k_eval(gr[[1]]), t(x) %*% matrix(1, 2, 4) / 8, tolerance = 1e-6)
+  expect_equal(k_eval(gr[[2]]), rep(2 / 8, 4), tolerance = 1e-6)
+  # sigmoid cross-entropy against a finite difference computed in plain R
+  v <- c(0.3, -1.2)
+  f <- function(v) sum(-log(1 / (1 + exp(-v))))
+  fd <- sapply(1:2, function(i) { e <- replace(numeric(2), i, 1e-4); (f(v + e) - f(v - e)) / 2e-4 })
+  vv <- k_variable(v)
+  expect_equal(k_eval(k_gradients(k_sum(-k_log(k_sigmoid(vv))), vv)[[1]]), fd, tolerance = 1e-4)
+  # unconnected variables give NULL; stop_gradient cuts the path
+  other <- k_variable(1)
+  expect_null(k_gradients(k_sum(w), list(w, other))[[2]])
+  expect_equal(k_eval(k_gradients(k_sum(k_stop_gradient(w) * w), w)[[1]]), c(1, -2, 0.5), tolerance = 1e-6)
+  inp <- layer_input(shape = 2)
+  expect_error(k_gradients(k_sum(inp), list(w)), "symbolic")
+})
+
+test_that("k_temporal_padding / k_spatial_2d_padding add zeros, on values and in models", {
+  x <- array(as.double(1:24), c(2, 3, 4))
+  want <- array(0, c(2, 6, 4))
+  want[, 2:4, ] <- x
+  expect_equal(k_eval(k_temporal_padding(x, c(1, 2))), want)
+  x[1, 1, 1] <- Inf  # the padding stays 0 next to infinite values
+  expect_equal(k_eval(k_temporal_padding(x, c(0, 1)))[, 4, ], matrix(0, 2, 4))
+  img <- array(rnorm(2 * 3 * 2 * 2), c(2, 3, 2, 2))
+  want <- array(0, c(2, 6, 3, 2))
+  want[, 2:4, 1:2, ] <- img  # top 1, bottom 2, left 0, right 1
+  got <- k_eval(k_spatial_2d_padding(img, list(c(1, 2), c(0, 1))))
+  expect_equal(got, want, tolerance = 1e-6)
+  chf <- k_eval(k_spatial_2d_padding(img, list(c(1, 0), c(1, 1)), data_format = "channels_first"))
+  expect_equal(dim(chf), c(2, 3, 3, 4))
+  expect_equal(chf[, , 2:3, 2:3], img, tolerance = 1e-6)
+  expect_equal(sum(abs(chf)), sum(abs(img)), tolerance = 1e-5)
+  inp <- layer_input(shape = c(3, 4))
+  m <- keras_model(inp, layer_lambda(inp, function(t) k_temporal_padding(t, c(2, 0))))
+  seq3 <- array(as.double(1:24), c(2, 3, 4))
+  want <- array(0, c(2, 5, 4))
+  want[, 3:5, ] <- seq3
+  expect_equal(predict(m, seq3), want)
+  expect_error(k_temporal_padding(matrix(1, 2, 2)), "3D tensor")
+})
+
+test_that("k_random_binomial and k_dropout draw masks with the asked probability", {
+  b <- k_eval(k_random_binomial(c(200, 50), p = 0.3, seed = 7))
+  expect_true(all(b %in% c(0, 1)))
+  expect_equal(mean(b), 0.3, tolerance = 0.03)   # 10,000 draws: sd 0.0046
+  x <- matrix(runif(10000) + 1, 100)
+  d <- k_eval(k_dropout(x, level = 0.25, seed = 3))
+  kept <- d != 0
+  expect_equal(mean(!kept), 0.25, tolerance = 0.03)
+  expect_equal(d[kept], x[kept] / 0.75, tolerance = 1e-6)
+  col <- k_eval(k_dropout(x, 0.5, noise_shape = c(1, 100), seed = 1))  # one mask per column
+  expect_true(all(apply(col == 0, 2, function(v) all(v) || !any(v))))
+  expect_error(k_dropout(layer_input(shape = 3), 0.5), "fully known")
+  expect_error(k_random_binomial(3, p = 2), "probability")
+})
