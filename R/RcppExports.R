@@ -169,6 +169,10 @@ cpp_model_add <- function(model, layer, inputs) {
     .Call(`_kerasnative_cpp_model_add`, model, layer, inputs)
 }
 
+cpp_model_add_output <- function(model, node, index) {
+    .Call(`_kerasnative_cpp_model_add_output`, model, node, index)
+}
+
 cpp_model_set_io <- function(model, inputs, outputs) {
     invisible(.Call(`_kerasnative_cpp_model_set_io`, model, inputs, outputs))
 }

@@ -6,7 +6,10 @@ layer_module <- function(class_name) {
     Dense = , Dropout = , Activation = , Flatten = , Reshape = "core",
     Conv2D = , Conv1D = , ZeroPadding2D = "convolutional",
     MaxPooling2D = , AveragePooling2D = , GlobalMaxPooling2D = ,
-    GlobalAveragePooling2D = , MaxPooling1D = "pooling",
+    GlobalAveragePooling2D = , MaxPooling1D = , AveragePooling1D = , GlobalAveragePooling1D = ,
+    GlobalMaxPooling1D = "pooling",
+    UpSampling1D = , Cropping1D = , ZeroPadding1D = "convolutional",
+    Bidirectional = , TimeDistributed = "wrappers",
     BatchNormalization = "normalization",
     LeakyReLU = , ReLU = , ELU = , PReLU = , ThresholdedReLU = , Softmax = "advanced_activations",
     GaussianNoise = , GaussianDropout = , AlphaDropout = "noise",
@@ -25,7 +28,7 @@ layer_module <- function(class_name) {
 # it to a tensor or model composes it.
 new_layer_object <- function(ptr) {
   self <- NULL
-  self <- function(object, ...) compose_layer(object, self)
+  self <- function(object, ...) compose_layer(object, self, ...)
   cls <- cpp_layer_class(ptr)
   class(self) <- c(paste0("keras.layers.", layer_module(cls), ".", cls),
                    "keras.engine.base_layer.Layer", "kerasnative_layer")
@@ -119,7 +122,20 @@ create_layer <- function(layer_class, object, args = list(), input_shape = NULL,
 }
 
 # Apply `layer` to a model (Sequential: add in place), a tensor or a list of tensors.
-compose_layer <- function(object, layer) {
+# `initial_state` (recurrent layers, as keras's `layer(x, initial_state = ...)`):
+# a tensor or list of state tensors, passed to the layer as extra inputs.
+compose_layer <- function(object, layer, initial_state = NULL, ...) {
+  if (length(list(...)))
+    stop("unknown argument(s) when calling layer '", cpp_layer_name(layer_ptr(layer)), "': ",
+         paste(names(list(...)), collapse = ", "), call. = FALSE)
+  if (!is.null(initial_state)) {
+    if (is_tensor(initial_state)) initial_state <- list(initial_state)
+    if (!is.list(initial_state) || !length(initial_state) || !all(vapply(initial_state, is_tensor, logical(1))))
+      stop("`initial_state` must be a tensor or a list of tensors", call. = FALSE)
+    if (!is_tensor(object))
+      stop("`initial_state` needs the layer to be applied to a single tensor", call. = FALSE)
+    return(apply_layer_to_tensors(layer, c(list(object), initial_state)))
+  }
   if (is_model(object)) {
     if (!isTRUE(object$sequential))
       stop("layers can only be added in place to a Sequential model; apply them to tensors ",
@@ -158,7 +174,17 @@ apply_layer_to_tensors <- function(layer, tensors) {
   shapes <- lapply(tensors, function(t) t$shape)
   out <- cpp_layer_build(layer_ptr(layer), shapes, r_seed())
   apply_initial_weights(layer)
-  new_tensor(layer, tensors, out)
+  extra <- attr(out, "extra")
+  t0 <- new_tensor(layer, tensors, out)
+  if (is.null(extra)) return(t0)
+  # Several outputs (e.g. return_state): a list of tensors; output i > 0 refers
+  # to the layer call through `primary` (the graph's output-selection node).
+  c(list(t0), lapply(seq_along(extra), function(i) {
+    t <- new_tensor(layer, tensors, extra[[i]])
+    t$primary <- t0
+    t$output_index <- i
+    t
+  }))
 }
 
 #' @export
@@ -166,7 +192,7 @@ print.kerasnative_tensor <- function(x, ...) {
   if (!tensor_kind(x) %in% c("input", "layer")) return(print_op_tensor(x))
   nm <- if (is.null(x$layer)) x$input_name else cpp_layer_name(layer_ptr(x$layer))
   fb <- if (is.na(x$fixed_batch)) "?" else x$fixed_batch
-  cat(sprintf("Tensor(\"%s:0\", shape=(%s), dtype=float32)\n", nm,
+  cat(sprintf("Tensor(\"%s:%d\", shape=(%s), dtype=float32)\n", nm, x$output_index %||% 0L,
               paste(c(fb, x$shape), collapse = ", ")))
   invisible(x)
 }

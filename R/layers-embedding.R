@@ -13,7 +13,11 @@
 #'   (`"uniform"`: uniform in `[-0.05, 0.05]`, as Keras).
 #' @param embeddings_regularizer,activity_regularizer,embeddings_constraint Not
 #'   supported yet (must be `NULL`).
-#' @param mask_zero Must be `FALSE`: masks are not supported yet.
+#' @param mask_zero If `TRUE`, index 0 is padding: the output carries a mask
+#'   (0 where the index is 0) that downstream layers use as Keras 2.2 does
+#'   (recurrent layers skip masked steps, merge layers combine masks, a layer
+#'   that does not support masking, e.g. `layer_flatten()`, is an error).
+#'   Index 0 then cannot be a word (`input_dim` should be vocabulary + 1).
 #' @param input_length Length of input sequences, when it is constant; sets
 #'   the input shape of the first layer when `input_shape` is not given.
 #' @param ... Standard layer arguments: `input_shape`, `batch_input_shape`,
@@ -29,9 +33,8 @@ layer_embedding <- function(object, input_dim, output_dim, embeddings_initialize
   check_unsupported(embeddings_regularizer = embeddings_regularizer,
                     activity_regularizer = activity_regularizer,
                     embeddings_constraint = embeddings_constraint)
-  if (!isFALSE(mask_zero))
-    stop("layer_embedding(): mask_zero = TRUE is not supported yet (kerasnative has no masks)",
-         call. = FALSE)
+  if (!is.logical(mask_zero) || length(mask_zero) != 1 || is.na(mask_zero))
+    stop("layer_embedding(): `mask_zero` must be TRUE or FALSE", call. = FALSE)
   pos_int <- function(v) is.numeric(v) && length(v) == 1 && !is.na(v) && v >= 1 && v == round(v)
   if (missing(input_dim) || !pos_int(input_dim))
     stop("layer_embedding(): `input_dim` must be a positive integer", call. = FALSE)
@@ -44,7 +47,7 @@ layer_embedding <- function(object, input_dim, output_dim, embeddings_initialize
     std$input_shape <- input_length
   layer <- create_layer("Embedding", if (missing(object)) NULL else object,
     list(name = std$name, input_dim = as.integer(input_dim), output_dim = as.integer(output_dim),
-         embeddings_initializer = embeddings_initializer,
+         embeddings_initializer = embeddings_initializer, mask_zero = mask_zero,
          input_length = if (is.null(input_length)) NULL else as.integer(input_length)),
     std$input_shape, std$batch_input_shape, std$batch_size, std$weights)
   set_trainable_arg(layer, std$trainable)
@@ -66,4 +69,30 @@ standard_layer_args <- function(args, fn) {
     stop(fn, "(): only dtype \"float32\" or \"int32\" inputs are supported, got ", args$dtype,
          call. = FALSE)
   args
+}
+
+#' Masks a sequence by using a mask value to skip timesteps
+#'
+#' For each timestep of the input `(batch, timesteps, features)`, if all
+#' features equal `mask_value`, the timestep is masked: its output is zero and
+#' downstream layers that support masking skip it (recurrent layers keep their
+#' state, as Keras 2.2). A layer that does not support masking raises an error
+#' when it receives a masked input.
+#'
+#' @inheritParams layer_dense
+#' @param mask_value The value that marks a timestep to skip.
+#' @examples
+#' model <- keras_model_sequential() %>%
+#'   layer_masking(mask_value = 0, input_shape = c(5, 2)) %>%
+#'   layer_lstm(units = 4)
+#' @export
+layer_masking <- function(object, mask_value = 0, input_shape = NULL, batch_input_shape = NULL,
+                          batch_size = NULL, dtype = NULL, name = NULL, trainable = NULL,
+                          weights = NULL) {
+  if (!is.numeric(mask_value) || length(mask_value) != 1 || is.na(mask_value))
+    stop("layer_masking(): `mask_value` must be a single number", call. = FALSE)
+  layer <- create_layer("Masking", if (missing(object)) NULL else object,
+                        list(name = name, mask_value = as.numeric(mask_value)), input_shape,
+                        batch_input_shape, batch_size, weights)
+  set_trainable_arg(layer, trainable)
 }

@@ -108,7 +108,7 @@ lambda_call <- function(spec, inputs) {
 # scope) become a single "Lambda" row fed by the scope's outside inputs;
 # losses, metrics and their targets are hidden. Adds `$show`.
 summary_node_table <- function(nodes) {
-  show <- !nodes$class %in% c("LossOp", "Target")
+  show <- !nodes$class %in% c("LossOp", "Target", "OutputSelect")
   op <- which(nodes$class == "Op")
   for (sc in unique(nodes$name[op])) {
     rows <- op[nodes$name[op] == sc]

@@ -14,8 +14,6 @@ rnn_common_config <- function(fn, units, activation, use_bias, return_sequences,
                     bias_constraint = penalties$bias_constraint)
   if (!is.numeric(units) || length(units) != 1 || is.na(units) || units < 1 || units != round(units))
     stop(fn, "(): `units` must be a positive integer", call. = FALSE)
-  if (!isFALSE(return_state))
-    stop(fn, "(): return_state = TRUE is not supported yet", call. = FALSE)
   if (!isFALSE(stateful))
     stop(fn, "(): stateful = TRUE is not supported yet", call. = FALSE)
   if (!identical(as.numeric(dropout), 0))
@@ -23,11 +21,12 @@ rnn_common_config <- function(fn, units, activation, use_bias, return_sequences,
   if (!identical(as.numeric(recurrent_dropout), 0))
     stop(fn, "(): recurrent_dropout > 0 is not supported yet", call. = FALSE)
   for (a in list(list("use_bias", use_bias), list("return_sequences", return_sequences),
+                 list("return_state", return_state),
                  list("go_backwards", go_backwards), list("unroll", unroll)))
     if (!is.logical(a[[2]]) || length(a[[2]]) != 1 || is.na(a[[2]]))
       stop(fn, "(): `", a[[1]], "` must be TRUE or FALSE", call. = FALSE)
   list(units = as.integer(units), activation = activation %||% "linear", use_bias = use_bias,
-       return_sequences = return_sequences, return_state = FALSE, go_backwards = go_backwards,
+       return_sequences = return_sequences, return_state = return_state, go_backwards = go_backwards,
        stateful = FALSE, unroll = unroll, kernel_initializer = kernel_initializer,
        recurrent_initializer = recurrent_initializer, bias_initializer = bias_initializer,
        dropout = 0, recurrent_dropout = 0)
@@ -46,7 +45,13 @@ rnn_common_config <- function(fn, units, activation, use_bias, return_sequences,
 #'   linear).
 #' @param return_sequences Whether to return the last output (`(batch,
 #'   units)`) or the full sequence (`(batch, timesteps, units)`).
-#' @param return_state,stateful Not supported yet (must be `FALSE`).
+#' @param return_state If `TRUE`, applying the layer to a tensor returns a
+#'   list: the output, then the final states (`h`, and `c` for LSTM), each
+#'   `(batch, units)`. Use it in functional models (not in a Sequential one).
+#'   The layer object also accepts `initial_state` when called on a tensor:
+#'   `layer(x, initial_state = list(h0))` (LSTM: `list(h0, c0)`), tensors of
+#'   shape `(batch, units)`; gradients flow into them.
+#' @param stateful Not supported yet (must be `FALSE`).
 #' @param go_backwards If `TRUE`, process the input sequence backwards (and
 #'   return the reversed sequence, as Keras).
 #' @param unroll Accepted; the result is the same either way.

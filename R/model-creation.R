@@ -67,6 +67,9 @@ sequential_add <- function(model, layer) {
     input <- nodes$model_inputs
     last <- length(nodes$name) - 1L
   }
+  if (isTRUE(get_config(layer)$return_state))
+    stop("layer '", lname, "' has several outputs (return_state = TRUE); a Sequential model needs ",
+         "single-output layers: use the functional API (keras_model())", call. = FALSE)
   id <- cpp_model_add(ptr, lptr, last)
   apply_initial_weights(layer)
   cpp_model_set_io(ptr, input, id)
@@ -152,6 +155,11 @@ keras_model <- function(inputs, outputs = NULL, name = NULL, ...) {
     if (is.null(t$layer))
       stop("graph disconnected: cannot reach input '", t$input_name, "' from the model inputs ",
            "(pass it in `inputs`)", call. = FALSE)
+    if (!is.null(t$primary)) {  # output i of a multi-output layer call
+      id <- cpp_model_add_output(ptr, visit(t$primary), t$output_index)
+      assign(k, id, envir = ids)
+      return(id)
+    }
     in_ids <- vapply(t$inputs, visit, numeric(1))
     lptr <- layer_ptr(t$layer)
     nm <- cpp_layer_name(lptr)

@@ -527,6 +527,19 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_model_add_output
+int cpp_model_add_output(SEXP model, int node, int index);
+RcppExport SEXP _kerasnative_cpp_model_add_output(SEXP modelSEXP, SEXP nodeSEXP, SEXP indexSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type node(nodeSEXP);
+    Rcpp::traits::input_parameter< int >::type index(indexSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_add_output(model, node, index));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_model_set_io
 void cpp_model_set_io(SEXP model, IntegerVector inputs, IntegerVector outputs);
 RcppExport SEXP _kerasnative_cpp_model_set_io(SEXP modelSEXP, SEXP inputsSEXP, SEXP outputsSEXP) {
@@ -1328,6 +1341,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_model_new", (DL_FUNC) &_kerasnative_cpp_model_new, 2},
     {"_kerasnative_cpp_model_add_input", (DL_FUNC) &_kerasnative_cpp_model_add_input, 4},
     {"_kerasnative_cpp_model_add", (DL_FUNC) &_kerasnative_cpp_model_add, 3},
+    {"_kerasnative_cpp_model_add_output", (DL_FUNC) &_kerasnative_cpp_model_add_output, 3},
     {"_kerasnative_cpp_model_set_io", (DL_FUNC) &_kerasnative_cpp_model_set_io, 3},
     {"_kerasnative_cpp_model_pop", (DL_FUNC) &_kerasnative_cpp_model_pop, 1},
     {"_kerasnative_cpp_model_nodes", (DL_FUNC) &_kerasnative_cpp_model_nodes, 1},

@@ -49,7 +49,14 @@ IntegerVector cpp_layer_build(SEXP layer, List input_shapes, double seed) {
     if (msg.find(l->name) == std::string::npos) msg = "layer '" + l->name + "' (" + l->class_name() + "): " + msg;
     stop(msg);
   }
-  return knr::shape_to_r(out);
+  IntegerVector res = knr::shape_to_r(out);
+  std::vector<kn::Shape> extra = l->extra_output_shapes(shapes);
+  if (!extra.empty()) {  // shapes of outputs 1..k-1 (multi-output layers)
+    List e(extra.size());
+    for (size_t i = 0; i < extra.size(); ++i) e[i] = knr::shape_to_r(extra[i]);
+    res.attr("extra") = e;
+  }
+  return res;
 }
 
 // [[Rcpp::export]]
@@ -134,6 +141,12 @@ int cpp_model_add(SEXP model, SEXP layer, IntegerVector inputs) {
   return m.graph.add(layer_of(layer), std::vector<int>(inputs.begin(), inputs.end()), m.rng);
 }
 
+// Output `index` (0-based) of layer node `node` (Graph::add_output).
+// [[Rcpp::export]]
+int cpp_model_add_output(SEXP model, int node, int index) {
+  return model_of(model).graph.add_output(node, index);
+}
+
 // [[Rcpp::export]]
 void cpp_model_set_io(SEXP model, IntegerVector inputs, IntegerVector outputs) {
   kn::Model& m = model_of(model);
@@ -166,6 +179,10 @@ List cpp_model_nodes(SEXP model) {
       layers[i] = XPtr<LayerHolder>(h, true);
       names[i] = n.layer->name;
       classes[i] = n.layer->class_name();
+    } else if (n.is_output_select()) {  // output i of a multi-output layer node
+      layers[i] = R_NilValue;
+      names[i] = nodes[n.inputs[0]].layer ? nodes[n.inputs[0]].layer->name : std::string();
+      classes[i] = "OutputSelect";
     } else if (n.is_op()) {  // backend op (lambda layer, k_* function, traced loss)
       layers[i] = R_NilValue;
       names[i] = n.scope;

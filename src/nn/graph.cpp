@@ -33,6 +33,12 @@ int Graph::add(const LayerPtr& layer, const std::vector<int>& in, Rng& rng) {
     if (src.role != NodeRole::Model) throw Error("layer '" + layer->name + "' cannot be applied to a loss tensor");
     shapes.push_back(src.shape);
   }
+  std::vector<bool> in_masked;
+  for (int id : in) in_masked.push_back(nodes[id].mask_from >= 0);
+  for (size_t k = 0; k < in.size(); ++k)
+    if (in_masked[k] && !layer->supports_masking())
+      throw Error("layer '" + layer->name + "' (" + layer->class_name() + ") does not support masking, but was passed "
+                  "an input mask (from " + node_name(nodes[in[k]].mask_from) + ")");
   if (layer->n_inputs() >= 0 && static_cast<int>(in.size()) != layer->n_inputs())
     throw Error("layer '" + layer->name + "' expects " + std::to_string(layer->n_inputs()) +
                 " input(s) but was given " + std::to_string(in.size()));
@@ -50,6 +56,16 @@ int Graph::add(const LayerPtr& layer, const std::vector<int>& in, Rng& rng) {
   n.layer = layer;
   n.inputs = in;
   n.shape = out;
+  n.extra_shapes = layer->extra_output_shapes(shapes);
+  const int id = static_cast<int>(nodes.size());
+  switch (layer->output_mask(in_masked)) {
+    case Layer::MaskOut::None: break;
+    case Layer::MaskOut::Input0: n.mask_from = nodes[in[0]].mask_from; break;
+    case Layer::MaskOut::Computed:
+      if (out.empty()) throw Error("layer '" + layer->name + "' computes a mask but its output has no time axis");
+      n.mask_from = id;
+      break;
+  }
   nodes.push_back(std::move(n));
   planned_n_ = -1;
   return static_cast<int>(nodes.size()) - 1;
@@ -106,6 +122,23 @@ int Graph::add_op(OpCode op, const OpAttrs& attrs, const std::vector<int>& in, c
   return static_cast<int>(nodes.size()) - 1;
 }
 
+int Graph::add_output(int node, int index) {
+  if (node < 0 || node >= static_cast<int>(nodes.size())) throw Error("invalid input tensor");
+  const Node& src = nodes[node];
+  const int k = 1 + static_cast<int>(src.extra_shapes.size());
+  if (index < 0 || index >= k)
+    throw Error(node_name(node) + " has " + std::to_string(k) + " output(s); there is no output " + std::to_string(index));
+  if (index == 0) return node;
+  Node n;
+  n.inputs = {node};
+  n.output_index = index;
+  n.shape = src.extra_shapes[index - 1];
+  n.role = src.role;
+  nodes.push_back(std::move(n));
+  planned_n_ = -1;
+  return static_cast<int>(nodes.size()) - 1;
+}
+
 int Graph::add_target(size_t rank, const std::string& name) {
   Node n;
   n.shape.assign(rank, -1);
@@ -131,6 +164,7 @@ void Graph::remove_loss_nodes() {
     map[i] = static_cast<int>(kept.size());
     kept.push_back(std::move(nodes[i]));
     for (int& j : kept.back().inputs) j = map[j];
+    if (kept.back().mask_from >= 0) kept.back().mask_from = map[kept.back().mask_from];
   }
   nodes = std::move(kept);
   for (int& i : inputs) i = map[i];
@@ -147,6 +181,7 @@ bool Graph::has_model_ops() const {
 std::string Graph::node_name(int id) const {
   const Node& n = nodes.at(id);
   if (n.layer) return "'" + n.layer->name + "'";
+  if (n.is_output_select()) return node_name(n.inputs[0]) + " (output " + std::to_string(n.output_index) + ")";
   if (n.is_op()) return "'" + (n.scope.empty() ? std::string() : n.scope + "/") + op_def(n.op).name + "'";
   return "'" + n.input_name + "'";
 }
@@ -162,6 +197,9 @@ void Graph::plan(int64_t n, const std::vector<const Tensor*>& targets) {
   values_.resize(m);
   grads_.resize(m);
   scratch_.resize(m);
+  masks_.assign(m, Tensor());
+  extra_values_.assign(m, {});
+  extra_grads_.assign(m, {});
   needs_grad_.assign(m, false);
   active_.assign(m, true);
   size_t next_target = 0;
@@ -179,6 +217,9 @@ void Graph::plan(int64_t n, const std::vector<const Tensor*>& targets) {
                     std::to_string(nd.shape.size()) + ", got shape " + shape_str(s, false));
     } else if (!active_[i]) {
       continue;
+    } else if (nd.is_output_select()) {
+      s.insert(s.begin(), n);  // (n, ...)
+      needs_grad_[i] = needs_grad_[nd.inputs[0]];
     } else if (nd.is_op()) {
       ts.clear();
       for (int j : nd.inputs) ts.push_back(TType{nodes[j].dtype, values_[j].shape});
@@ -202,6 +243,13 @@ void Graph::plan(int64_t n, const std::vector<const Tensor*>& targets) {
         for (auto& p : nd.layer->params) g = g || (p.trainable && nd.layer->trainable);
         for (int j : nd.inputs) g = g || needs_grad_[j];
         needs_grad_[i] = g;
+        if (nd.mask_from == static_cast<int>(i)) masks_[i].resize(Shape(s.begin(), s.end() - 1));  // (n, shape[:-1])
+        for (const Shape& e : nd.extra_shapes) {
+          Shape es = e;
+          es.insert(es.begin(), n);  // (n, ...)
+          extra_values_[i].emplace_back(es);
+          extra_grads_[i].emplace_back(es);
+        }
       }
     }
     values_[i].resize(s);
@@ -210,6 +258,13 @@ void Graph::plan(int64_t n, const std::vector<const Tensor*>& targets) {
   planned_n_ = n;
   planned_targets_ = std::move(tshapes);
   planned_with_targets_ = with_t;
+}
+
+void Graph::set_masks(const Node& nd, RunContext& ctx) const {
+  bool any = false;
+  for (int j : nd.inputs) any = any || nodes[j].mask_from >= 0;
+  if (!any) return;
+  for (int j : nd.inputs) ctx.masks.push_back(nodes[j].mask_from >= 0 ? &masks_[nodes[j].mask_from] : nullptr);
 }
 
 void Graph::forward(const std::vector<const Tensor*>& x, bool training, uint64_t step_key,
@@ -237,6 +292,11 @@ void Graph::forward(const std::vector<const Tensor*>& x, bool training, uint64_t
       continue;
     }
     if (nd.is_input()) continue;
+    if (nd.is_output_select()) {
+      const Tensor& src = extra_values_[nd.inputs[0]][nd.output_index - 1];
+      std::copy(src.ptr(), src.ptr() + src.size(), values_[i].ptr());
+      continue;
+    }
     in.clear();
     for (int j : nd.inputs) in.push_back(&values_[j]);
     const uint64_t key = splitmix64(step_key ^ (0x51ED27ULL * (i + 1)));
@@ -251,7 +311,15 @@ void Graph::forward(const std::vector<const Tensor*>& x, bool training, uint64_t
     ctx.training = training;
     ctx.step_key = key;
     ctx.scratch = &scratch_[i];
-    nd.layer->forward(ctx, in, values_[i]);
+    set_masks(nd, ctx);
+    if (nd.extra_shapes.empty()) {
+      nd.layer->forward(ctx, in, values_[i]);
+    } else {
+      std::vector<Tensor*> outs{&values_[i]};
+      for (Tensor& e : extra_values_[i]) outs.push_back(&e);
+      nd.layer->forward_multi(ctx, in, outs);
+    }
+    if (nd.mask_from == static_cast<int>(i)) nd.layer->compute_mask(in, ctx.masks, masks_[i]);
   }
 }
 
@@ -274,7 +342,10 @@ void Graph::backward_from(const std::vector<std::pair<int, const Tensor*>>& seed
   for (auto& l : layers())
     for (auto& p : l->params) p.grad.zero();
   for (size_t i = 0; i < nodes.size(); ++i)
-    if (active_[i] && (needs_grad_[i] || nodes[i].layer)) grads_[i].zero();
+    if (active_[i] && (needs_grad_[i] || nodes[i].layer)) {
+      grads_[i].zero();
+      for (Tensor& e : extra_grads_[i]) e.zero();
+    }
   for (auto& s : seeds) {
     Tensor& g = grads_[s.first];
     if (s.second->size() != g.size()) throw Error("backward: gradient of " + node_name(s.first) + " has the wrong size");
@@ -285,6 +356,11 @@ void Graph::backward_from(const std::vector<std::pair<int, const Tensor*>>& seed
   for (size_t ii = nodes.size(); ii-- > 0;) {
     Node& nd = nodes[ii];
     if (!active_[ii] || nd.is_input() || !needs_grad_[ii]) continue;
+    if (nd.is_output_select()) {  // gradient of output i flows into the producer's side buffer
+      Tensor& g = extra_grads_[nd.inputs[0]][nd.output_index - 1];
+      for (int64_t t = 0; t < g.size(); ++t) g.data[t] += grads_[ii].data[t];
+      continue;
+    }
     in.clear();
     din.clear();
     for (int j : nd.inputs) {
@@ -299,9 +375,19 @@ void Graph::backward_from(const std::vector<std::pair<int, const Tensor*>>& seed
     ctx.training = training;
     ctx.step_key = splitmix64(step_key ^ (0x51ED27ULL * (ii + 1)));
     ctx.scratch = &scratch_[ii];
+    set_masks(nd, ctx);
     if (nd.layer->activity_regularizer)  // its penalty on this output is part of the loss
       nd.layer->activity_regularizer->add_grad(values_[ii], 1.0f, grads_[ii]);
-    nd.layer->backward(ctx, in, values_[ii], grads_[ii], din);
+    if (nd.extra_shapes.empty()) {
+      nd.layer->backward(ctx, in, values_[ii], grads_[ii], din);
+    } else {
+      std::vector<const Tensor*> outs{&values_[ii]}, douts{&grads_[ii]};
+      for (size_t e = 0; e < nd.extra_shapes.size(); ++e) {
+        outs.push_back(&extra_values_[ii][e]);
+        douts.push_back(&extra_grads_[ii][e]);
+      }
+      nd.layer->backward_multi(ctx, in, outs, douts, din);
+    }
   }
 }
 

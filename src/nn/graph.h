@@ -8,6 +8,23 @@
 // else `shape` itself (e.g. a constant, or a loss reduced over the batch).
 // Op nodes may have unknown dimensions (-1) while tracing; their run-time
 // shapes come from the op's inference on the concrete input shapes.
+//
+// Several outputs: a layer node whose layer reports extra_output_shapes()
+// (e.g. LSTM(return_state = TRUE) -> [output, h, c]) keeps output 0 as its
+// own value and outputs 1..k-1 in per-node side buffers (`extra_shapes`).
+// add_output(node, i) appends an output-selection node (`output_index` = i,
+// inputs = {node}) whose value is a copy of output i; other nodes consume it
+// like any node, and its gradient flows back into output i of the producer.
+// Output 0 is the producer node itself (add_output(node, 0) returns node).
+// In Keras configs a selection node is the reference [layer, node, i].
+//
+// Masks (Keras's _keras_mask): `mask_from` is the node whose mask buffer this
+// node's value carries (-1: none; the node itself when its layer computes a
+// mask, e.g. Embedding(mask_zero = TRUE) or Masking; an upstream node when the
+// layer passes its input's mask on, e.g. Dense). Masks are (n, shape[:-1])
+// 0/1 tensors, fixed at add() time (Layer::output_mask) and computed in
+// forward; layers receive their inputs' masks in RunContext::masks. Op nodes
+// and output-selection nodes carry no mask.
 #pragma once
 #include <memory>
 #include <string>
@@ -35,9 +52,13 @@ struct Node {
   std::string input_name;    // input nodes: InputLayer name
   std::string scope;         // op nodes: what traced them ("lambda_1", "loss", a metric name)
   int64_t fixed_batch = -1;  // input nodes: batch size from batch_shape, -1 = None
+  std::vector<Shape> extra_shapes;  // layer nodes: per-sample shapes of outputs 1..k-1 (empty: one output)
+  int output_index = 0;      // > 0: output-selection node, value = output `output_index` of inputs[0]
+  int mask_from = -1;        // node whose mask this value carries (-1: no mask)
 
   bool is_op() const { return op != OpCode::Count; }
-  bool is_input() const { return !layer && !is_op(); }
+  bool is_output_select() const { return output_index > 0; }
+  bool is_input() const { return !layer && !is_op() && !is_output_select(); }
 };
 
 class Graph {
@@ -49,6 +70,8 @@ class Graph {
   // An op node; inference through the op table (errors name the op and scope).
   int add_op(OpCode op, const OpAttrs& attrs, const std::vector<int>& inputs, const std::string& scope,
              NodeRole role = NodeRole::Model);
+  // Output `index` of layer node `node` (0: `node` itself; see the header comment).
+  int add_output(int node, int index);
   // A y_true placeholder of per-sample rank `rank` (all dimensions unknown).
   int add_target(size_t rank, const std::string& name);
   // Drop every Target and Loss node (before tracing new losses in compile()).
@@ -81,6 +104,11 @@ class Graph {
   // Sum of the activity regularizers' penalties on the outputs of the last
   // forward() (backward_from() adds their gradients).
   double activity_penalty() const;
+  // The mask carried by `node`'s value after forward(), or null.
+  const Tensor* mask(int node) const {
+    int m = nodes.at(node).mask_from;
+    return m < 0 ? nullptr : &masks_[m];
+  }
   bool needs_grad(int node) const { return node < static_cast<int>(needs_grad_.size()) && needs_grad_[node]; }
   // Forget the buffer plan (after freezing/unfreezing layers).
   void invalidate() { planned_n_ = -1; }
@@ -94,9 +122,13 @@ class Graph {
   std::vector<Tensor> values_;
   std::vector<Tensor> grads_;
   std::vector<Scratch> scratch_;
+  std::vector<Tensor> masks_;                        // per node computing a mask: (n, shape[:-1])
+  std::vector<std::vector<Tensor>> extra_values_;  // per node: outputs 1..k-1 (n, extra_shapes[i]...)
+  std::vector<std::vector<Tensor>> extra_grads_;   // same shapes
   std::vector<bool> needs_grad_;
   std::vector<bool> active_;   // computed in the current plan (loss nodes only with targets)
   void plan(int64_t n, const std::vector<const Tensor*>& targets);
+  void set_masks(const Node& nd, RunContext& ctx) const;  // ctx.masks from the inputs' masks
 };
 
 }  // namespace kn

@@ -17,14 +17,16 @@ Json shape_json(const Shape& s, int64_t batch) {
   return b;
 }
 
-// Keras name of node `i`'s layer application: (layer name, node index).
-struct NodeRef { std::string name; int index = 0; };
+// Keras name of node `i`'s layer application: (layer name, node index, tensor
+// index); an output-selection node names output `tensor` of its producer.
+struct NodeRef { std::string name; int index = 0; int tensor = 0; };
 
 std::vector<NodeRef> node_refs(const Graph& g) {
   std::vector<NodeRef> out(g.nodes.size());
   std::map<const Layer*, int> count;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
+    if (n.is_output_select()) { out[i] = out[n.inputs[0]]; out[i].tensor = n.output_index; continue; }
     if (!n.layer) { out[i] = {n.is_op() ? n.scope : n.input_name, 0}; continue; }
     out[i] = {n.layer->name, count[n.layer.get()]++};
   }
@@ -35,7 +37,7 @@ Json ref_json(const NodeRef& r, bool with_kwargs) {
   Json a = Json::array();
   a.push(Json(r.name));
   a.push(Json(r.index));
-  a.push(Json(0));
+  a.push(Json(r.tensor));
   if (with_kwargs) a.push(Json::object());
   return a;
 }
@@ -263,6 +265,21 @@ bool model_from_keras_config(const Json& root_in, const CustomLayers& custom, co
   std::map<std::string, int> node_id;  // "name#node" -> graph node
   auto key = [](const std::string& n, int k) { return n + "#" + std::to_string(k); };
   std::vector<Pending> pending;
+  // Tensor `r.tensor` of the node `id` that `r` names (one selection node per output).
+  std::map<std::pair<int, int>, int> selected;
+  auto output_of = [&](int id, const Ref& r) {
+    if (r.tensor == 0) return id;
+    auto it = selected.find({id, r.tensor});
+    if (it != selected.end()) return it->second;
+    int sel;
+    try {
+      sel = g.add_output(id, r.tensor);
+    } catch (const Error& e) {
+      throw Error("model config: reference to '" + r.name + "' tensor " + std::to_string(r.tensor) + ": " + e.what());
+    }
+    selected[{id, r.tensor}] = sel;
+    return sel;
+  };
   for (size_t i = 0; i < layers.size(); ++i) {
     const Json& e = layers[i];
     std::string lc = e["class_name"].as_string();
@@ -295,10 +312,9 @@ bool model_from_keras_config(const Json& root_in, const CustomLayers& custom, co
       std::vector<int> ins;
       bool ready = true;
       for (const Ref& r : p.refs) {
-        if (r.tensor != 0) throw Error("model config: layers with several outputs are not supported (reference to '" + r.name + "' tensor " + std::to_string(r.tensor) + ")");
         auto it = node_id.find(key(r.name, r.node));
         if (it == node_id.end()) { ready = false; break; }
-        ins.push_back(it->second);
+        ins.push_back(output_of(it->second, r));
       }
       if (!ready) { ++pi; continue; }
       const Json& e = layers[p.entry];
@@ -324,7 +340,7 @@ bool model_from_keras_config(const Json& root_in, const CustomLayers& custom, co
     for (const Ref& r : refs) {
       auto it = node_id.find(key(r.name, r.node));
       if (it == node_id.end()) throw Error(std::string("model config: ") + what + " names unknown layer '" + r.name + "'");
-      ids.push_back(it->second);
+      ids.push_back(output_of(it->second, r));
     }
     if (ids.empty()) throw Error(std::string("model config: ") + what + " is empty");
     return ids;

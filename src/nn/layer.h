@@ -3,6 +3,7 @@
 // so per-application scratch state lives in the node (`Scratch`), not here.
 #pragma once
 #include <map>
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@ struct Param {
 struct Scratch {
   std::vector<Tensor> t;
   std::vector<int32_t> idx;
+  std::vector<Scratch> sub;  // wrapper layers: one per inner layer
   Tensor& at(size_t i) { if (t.size() <= i) t.resize(i + 1); return t[i]; }
 };
 
@@ -34,6 +36,10 @@ struct RunContext {
   bool training = false;   // dropout / batch-norm behaviour
   uint64_t step_key = 0;   // fresh random key for this step (dropout masks)
   Scratch* scratch = nullptr;  // this node's scratch
+  // Keras masks of the inputs (see Layer::compute_mask): masks[i] is input i's
+  // mask or nullptr; empty when no input has one.
+  std::vector<const Tensor*> masks;
+  const Tensor* mask(size_t i) const { return i < masks.size() ? masks[i] : nullptr; }
 };
 
 class Layer {
@@ -65,6 +71,39 @@ class Layer {
   // Number of inputs the layer takes (-1 = any number >= 1, e.g. merge layers).
   virtual int n_inputs() const { return 1; }
 
+  // Keras masks. A node may carry a mask: a 0/1 tensor over its value's
+  // leading dims, (n, shape[:-1]) (e.g. (n, T) for a (n, T, F) sequence).
+  // supports_masking(): the layer accepts masked inputs (Keras's
+  // supports_masking); the graph rejects a masked input otherwise, as Keras.
+  // output_mask(): where the output's mask comes from, given which inputs
+  // are masked: none, input 0's mask unchanged (the default for layers that
+  // support masking), or computed by compute_mask() after forward() (`mask`
+  // pre-sized to (n, output shape[:-1]); in_masks[i] null when unmasked).
+  enum class MaskOut { None, Input0, Computed };
+  virtual bool supports_masking() const { return false; }
+  virtual MaskOut output_mask(const std::vector<bool>& in_masked) const {
+    return supports_masking() && !in_masked.empty() && in_masked[0] ? MaskOut::Input0 : MaskOut::None;
+  }
+  virtual void compute_mask(const std::vector<const Tensor*>& /*in*/, const std::vector<const Tensor*>& /*in_masks*/,
+                            Tensor& /*mask*/) const {}
+
+  // Layers with several outputs (an RNN with return_state: [output, h(, c)]).
+  // Output 0 is the `out` of forward()/backward() above; outputs 1..k-1 have
+  // the per-sample shapes returned here (asked right after build() with the
+  // same input shapes; empty = one output). Such layers override the *_multi
+  // pair; the graph calls it with outs = {output 0, output 1, ...} (pre-sized)
+  // and douts of the same shapes (zero where an output is unused).
+  virtual std::vector<Shape> extra_output_shapes(const std::vector<Shape>&) const { return {}; }
+  virtual void forward_multi(const RunContext& ctx, const std::vector<const Tensor*>& in,
+                             const std::vector<Tensor*>& outs) {
+    forward(ctx, in, *outs[0]);
+  }
+  virtual void backward_multi(const RunContext& ctx, const std::vector<const Tensor*>& in,
+                              const std::vector<const Tensor*>& outs, const std::vector<const Tensor*>& douts,
+                              const std::vector<Tensor*>& din) {
+    backward(ctx, in, *outs[0], *douts[0], din);
+  }
+
   std::vector<Param> params;
   bool built() const { return built_; }
 
@@ -86,6 +125,21 @@ class Layer {
 };
 
 using LayerPtr = std::shared_ptr<Layer>;
+
+// Keras's merge-layer mask: 1 where every masked input's mask is 1 (inputs
+// without a mask count as all ones). All masks have mask's shape.
+inline Layer::MaskOut merged_mask_out(const std::vector<bool>& in_masked) {
+  for (bool m : in_masked)
+    if (m) return Layer::MaskOut::Computed;
+  return Layer::MaskOut::None;
+}
+inline void and_masks(const std::vector<const Tensor*>& in_masks, Tensor& mask) {
+  std::fill(mask.data.begin(), mask.data.end(), 1.0f);
+  for (const Tensor* m : in_masks)
+    if (m)
+      for (int64_t i = 0; i < mask.size(); ++i)
+        if (m->data[i] == 0.0f) mask.data[i] = 0.0f;
+}
 
 // Reads the entries every Keras layer config has ("name", "trainable",
 // "batch_input_shape") into `layer`. Factories call it first.

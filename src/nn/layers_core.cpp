@@ -27,6 +27,7 @@ class Dense : public Layer {
   Json kernel_init, bias_init;
 
   std::string class_name() const override { return "Dense"; }
+  bool supports_masking() const override { return true; }  // passes the input mask on (Keras)
 
   Shape build(const std::vector<Shape>& in, Rng& rng) override {
     const Shape& s = in.at(0);
@@ -130,6 +131,7 @@ class Dropout : public Layer {
   double rate = 0.5;
   Json seed;
   std::string class_name() const override { return "Dropout"; }
+  bool supports_masking() const override { return true; }  // passes the input mask on (Keras)
   Shape build(const std::vector<Shape>& in, Rng&) override { built_ = true; return in.at(0); }
 
   void forward(const RunContext& ctx, const std::vector<const Tensor*>& in, Tensor& out) override {
@@ -186,6 +188,7 @@ class ActivationLayer : public Layer {
  public:
   Activation act = Activation::Linear;
   std::string class_name() const override { return "Activation"; }
+  bool supports_masking() const override { return true; }  // passes the input mask on (Keras)
   Shape build(const std::vector<Shape>& in, Rng&) override {
     if (act == Activation::Softmax && in.at(0).empty())
       throw Error("layer '" + name + "': softmax needs at least one feature dimension");

@@ -13,6 +13,7 @@ class Embedding : public Layer {
  public:
   int64_t input_dim = 0, output_dim = 0;
   int64_t input_length = -1;  // -1 = None
+  bool mask_zero = false;     // output mask (N, ...) = index != 0
   Json embeddings_init;
 
   std::string class_name() const override { return "Embedding"; }
@@ -33,6 +34,15 @@ class Embedding : public Layer {
     Shape out = s;
     out.push_back(output_dim);  // (..., output_dim)
     return out;
+  }
+
+  MaskOut output_mask(const std::vector<bool>&) const override {
+    return mask_zero ? MaskOut::Computed : MaskOut::None;
+  }
+  void compute_mask(const std::vector<const Tensor*>& in, const std::vector<const Tensor*>&,
+                    Tensor& mask) const override {
+    const Tensor& x = *in[0];                 // (N, ...) indices
+    for (int64_t i = 0; i < x.size(); ++i) mask.data[i] = x.data[i] != 0.0f ? 1.0f : 0.0f;  // (N, ...)
   }
 
   // Row of index value v (checked); throws naming the layer and the value.
@@ -77,7 +87,7 @@ class Embedding : public Layer {
     c.set("embeddings_regularizer", Json());
     c.set("activity_regularizer", Json());
     c.set("embeddings_constraint", Json());
-    c.set("mask_zero", false);
+    c.set("mask_zero", mask_zero);
     c.set("input_length", input_length > 0 ? Json(input_length) : Json());
     return c;
   }
@@ -93,8 +103,7 @@ LayerPtr make_embedding(const Json& cfg) {
   if (l->output_dim <= 0) throw Error(who + "output_dim must be a positive integer");
   for (const char* k : {"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"})
     if (!cfg.get(k, Json()).is_null()) throw Error(who + k + " is not supported yet");
-  if (cfg.get("mask_zero", Json(false)).as_bool())
-    throw Error(who + "mask_zero = TRUE is not supported yet (no masks in kerasnative)");
+  l->mask_zero = cfg.get("mask_zero", Json(false)).as_bool();
   const Json& il = cfg.get("input_length", Json());
   if (il.is_number()) l->input_length = il.as_int();
   else if (il.is_array() && il.size() == 1 && il[0].is_number()) l->input_length = il[0].as_int();

@@ -15,6 +15,12 @@ class Merge : public Layer {
   Merge(MergeOp o, std::string c) : op(o), cls(std::move(c)) {}
   std::string class_name() const override { return cls; }
   int n_inputs() const override { return op == MergeOp::Subtract ? 2 : -1; }
+  bool supports_masking() const override { return true; }
+  MaskOut output_mask(const std::vector<bool>& in_masked) const override { return merged_mask_out(in_masked); }
+  void compute_mask(const std::vector<const Tensor*>&, const std::vector<const Tensor*>& in_masks,
+                    Tensor& mask) const override {
+    and_masks(in_masks, mask);
+  }
 
   Shape build(const std::vector<Shape>& in, Rng&) override {
     if (in.size() < 2)
@@ -107,6 +113,20 @@ class Concatenate : public Layer {
   std::string class_name() const override { return "Concatenate"; }
   int n_inputs() const override { return -1; }
   int64_t ax_ = 0;    // resolved per-sample axis
+  int64_t rank_ = 0;  // per-sample rank of the inputs
+  // Masks: along the feature (last) axis only, where Keras's concatenated
+  // masks reduce to the AND of the inputs' masks.
+  bool supports_masking() const override { return true; }
+  MaskOut output_mask(const std::vector<bool>& in_masked) const override {
+    MaskOut m = merged_mask_out(in_masked);
+    if (m != MaskOut::None && ax_ != rank_ - 1)
+      throw Error("layer '" + name + "' (Concatenate): masked inputs can only be concatenated along the last axis");
+    return m;
+  }
+  void compute_mask(const std::vector<const Tensor*>&, const std::vector<const Tensor*>& in_masks,
+                    Tensor& mask) const override {
+    and_masks(in_masks, mask);
+  }
   std::vector<int64_t> widths_;
 
   Shape build(const std::vector<Shape>& in, Rng&) override {
@@ -127,6 +147,7 @@ class Concatenate : public Layer {
       out[a] += s[a];
     }
     ax_ = a;
+    rank_ = rank;
     built_ = true;
     return out;
   }

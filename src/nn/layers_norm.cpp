@@ -42,6 +42,7 @@ class BatchNormalization : public Layer {
   int64_t in_rank = 0;                      // per-sample rank seen at build
 
   std::string class_name() const override { return "BatchNormalization"; }
+  bool supports_masking() const override { return true; }  // passes the input mask on (Keras)
 
   Shape build(const std::vector<Shape>& in, Rng& rng) override {
     const Shape& s = in.at(0);
@@ -256,6 +257,7 @@ class LeakyReLU : public Layer {
  public:
   double alpha = 0.3;
   std::string class_name() const override { return "LeakyReLU"; }
+  bool supports_masking() const override { return true; }  // passes the input mask on (Keras)
   Shape build(const std::vector<Shape>& in, Rng&) override { built_ = true; return in.at(0); }
 
   void forward(const RunContext&, const std::vector<const Tensor*>& in, Tensor& out) override {

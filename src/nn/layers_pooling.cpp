@@ -199,6 +199,7 @@ class Pooling : public Layer {
 class MaxPooling2D : public Pooling {};
 class AveragePooling2D : public Pooling {};
 class MaxPooling1D : public Pooling {};
+class AveragePooling1D : public Pooling {};
 
 namespace {
 void parse_pooling(Pooling& l, const Json& cfg) {
@@ -232,6 +233,13 @@ LayerPtr make_max_pooling1d(const Json& cfg) {
   parse_pooling(*l, cfg);
   return l;
 }
+LayerPtr make_average_pooling1d(const Json& cfg) {
+  auto l = std::make_shared<AveragePooling1D>();
+  l->is_max = false; l->rank = 1;
+  parse_pooling(*l, cfg);
+  return l;
+}
+KN_REGISTER_LAYER(AveragePooling1D, make_average_pooling1d);
 KN_REGISTER_LAYER(MaxPooling2D, make_max_pooling2d);
 KN_REGISTER_LAYER(AveragePooling2D, make_average_pooling2d);
 KN_REGISTER_LAYER(MaxPooling1D, make_max_pooling1d);

@@ -139,7 +139,8 @@ test_that("LSTM initial weights follow Keras: orthogonal recurrent kernel, unit 
 })
 
 test_that("unsupported recurrent arguments stop with a clear error", {
-  expect_error(layer_lstm(units = 2, return_state = TRUE), "return_state")
+  # return_state is supported (test-layers-recurrent-states.R); a non-flag is an error
+  expect_error(layer_lstm(units = 2, return_state = "yes"), "return_state")
   expect_error(layer_lstm(units = 2, stateful = TRUE), "stateful")
   expect_error(layer_lstm(units = 2, dropout = 0.2), "dropout > 0")
   expect_error(layer_simple_rnn(units = 2, recurrent_dropout = 0.1), "recurrent_dropout > 0")
