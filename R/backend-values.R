@@ -432,8 +432,6 @@ k_update_sub <- not_built("k_update_sub")
 k_placeholder <- not_built("k_placeholder")
 #' @rdname backend_not_built
 #' @export
-#' @rdname backend_not_built
-#' @export
 k_truncated_normal <- not_built("k_truncated_normal")
 #' @rdname backend_not_built
 #' @export
