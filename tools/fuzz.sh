@@ -6,7 +6,7 @@
 # found (_build/fuzz/corpus/<name>/). Fails on any crash, sanitizer report,
 # timeout (> 1 s per input) or out-of-memory (> 2 GB).
 # The targets run one after the other, one process each (no -jobs/-workers).
-# Environment: FUZZ_TARGETS="tfrecord json" runs only those targets;
+# Environment: FUZZ_TARGETS="tfrecord json" runs only those, in that order;
 # FUZZ_RUNS=N also stops a target after N executions (whichever comes first).
 # Crashing inputs are kept as _build/fuzz/artifacts/<name>-crash-*.
 # A summary (executions, peak RSS, slowest corpus input) is written to
@@ -38,12 +38,10 @@ export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0"
 for s in /usr/lib/llvm-16/bin/llvm-symbolizer /usr/bin/llvm-symbolizer; do
   [ -x "$s" ] && { export ASAN_SYMBOLIZER_PATH="$s"; break; }
 done
-for bin in _build/fuzz/fuzz_*; do
-  [ -x "$bin" ] || continue
-  name=$(basename "$bin" | sed 's/^fuzz_//')
-  if [ -n "$FUZZ_TARGETS" ]; then
-    case " $FUZZ_TARGETS " in *" $name "*) ;; *) continue ;; esac
-  fi
+targets=${FUZZ_TARGETS:-$(ls _build/fuzz | sed -n 's/^fuzz_//p')}
+for name in $targets; do
+  bin=_build/fuzz/fuzz_$name
+  [ -x "$bin" ] || { echo "fuzz: no target $name"; fail=1; continue; }
   seeds=tests/fuzz/corpus/$name
   work=_build/fuzz/corpus/$name
   mkdir -p "$work"
