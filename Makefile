@@ -72,19 +72,18 @@ demo: install
 	R_LIBS=$(LIB) $(RSCRIPT) inst/scripts/demo.R
 
 # ---- make sanitize: C++ tests and the R suite under ASan + UBSan (tools/sanitize.sh)
+# tools/sanitize.sh first builds the package instrumented (-O1) from a copy of
+# the source tree in _build/san/pkg; the C++ tests then link the engine objects
+# of that build, so each source is compiled once with the sanitizers.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-CXXSAN = $(shell command -v ccache) g++ -std=c++17 -O2 -g $(SAN_FLAGS) $(ENGINE_INC)
-SAN_OBJ := $(patsubst src/%.cpp,_build/san/cpp/obj/%.o,$(CPP_SRC)) _build/san/cpp/obj/example.pb.o
+SAN_SRC := _build/san/pkg/src
+CXXSAN = g++ -std=c++17 -O1 -g $(SAN_FLAGS) -I$(SAN_SRC)/formats -I$(SAN_SRC)/formats/proto $(ENGINE_INC)
+SAN_OBJ = $(patsubst src/%.cpp,$(SAN_SRC)/%.o,$(CPP_SRC)) $(patsubst %,$(SAN_SRC)/formats/proto/%.pb.o,$(PROTOS))
 SAN_TESTS := $(patsubst tests/cpp/%.cpp,_build/san/cpp/%,$(wildcard tests/cpp/test_*.cpp))
 
-_build/san/cpp/obj/example.pb.o: _build/cpp/proto/example.pb.cc
+_build/san/cpp/test_%: tests/cpp/test_%.cpp $(wildcard tests/cpp/*.h) $(SAN_SRC)/kerasnative.so
 	@mkdir -p $(dir $@)
-	$(CXXSAN) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
-_build/san/cpp/obj/%.o: src/%.cpp $(wildcard $(foreach d,$(ENGINE_DIRS),src/$(d)/*.h)) _build/cpp/proto/example.pb.cc
-	@mkdir -p $(dir $@)
-	$(CXXSAN) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
-_build/san/cpp/test_%: tests/cpp/test_%.cpp tests/cpp/harness.h $(SAN_OBJ)
-	$(CXXSAN) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto $< $(SAN_OBJ) -o $@ $(CPP_LIBS)
+	$(CXXSAN) $(CPP_CFLAGS) $< $(SAN_OBJ) -o $@ $(CPP_LIBS)
 
 sanitize-cpp-bins: $(SAN_TESTS)
 
@@ -95,10 +94,10 @@ sanitize: deps
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CXXFUZZ = $(shell command -v ccache) clang++-16 -std=c++17 -O1 -g $(FUZZ_FLAGS) $(ENGINE_INC)
-FUZZ_OBJ := $(patsubst src/%.cpp,_build/fuzz/obj/%.o,$(CPP_SRC)) _build/fuzz/obj/example.pb.o
+FUZZ_OBJ := $(patsubst src/%.cpp,_build/fuzz/obj/%.o,$(CPP_SRC)) $(patsubst %,_build/fuzz/obj/%.pb.o,$(PROTOS))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,_build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.cpp))
 
-_build/fuzz/obj/example.pb.o: _build/cpp/proto/example.pb.cc
+_build/fuzz/obj/%.pb.o: _build/cpp/proto/%.pb.cc $(PROTO_CC)
 	@mkdir -p $(dir $@)
 	$(CXXFUZZ) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
 # The numeric kernels are not what the harnesses test, and instrumented they
@@ -106,7 +105,7 @@ _build/fuzz/obj/example.pb.o: _build/cpp/proto/example.pb.cc
 _build/fuzz/obj/kernels/%.o: src/kernels/%.cpp $(wildcard src/core/*.h src/kernels/*.h)
 	@mkdir -p $(dir $@)
 	$(shell command -v ccache) clang++-16 -std=c++17 -O2 -g $(ENGINE_INC) -c $< -o $@
-_build/fuzz/obj/%.o: src/%.cpp $(wildcard $(foreach d,$(ENGINE_DIRS),src/$(d)/*.h)) _build/cpp/proto/example.pb.cc
+_build/fuzz/obj/%.o: src/%.cpp $(wildcard $(foreach d,$(ENGINE_DIRS),src/$(d)/*.h)) $(PROTO_CC)
 	@mkdir -p $(dir $@)
 	$(CXXFUZZ) $(CPP_CFLAGS) -I_build/cpp -I_build/cpp/proto -c $< -o $@
 _build/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(wildcard tests/fuzz/*.h) $(FUZZ_OBJ)

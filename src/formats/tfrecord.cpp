@@ -17,7 +17,8 @@ namespace {
 
 constexpr size_t kHeader = 12;  // uint64 length + uint32 masked crc
 constexpr size_t kFooter = 4;   // uint32 masked crc of data
-constexpr size_t kChunk = 1 << 20;  // read/inflate granularity (bytes)
+constexpr size_t kChunk = 1 << 20;  // largest single read/inflate step (bytes)
+constexpr size_t kFirstRead = 4096;  // first read-ahead; doubles per refill up to kChunk
 
 inline uint64_t load_u64(const char* p) {
   uint64_t v = 0;
@@ -158,15 +159,23 @@ struct ByteSource {
   // the bytes decoded before the error and throws on the following call, so the
   // error is attributed to the record that is actually affected.
   virtual size_t read(char* dst, size_t n) = 0;
+  // Bytes still to come when known (a plain file), else -1.
+  virtual int64_t remaining() const { return -1; }
 };
 
 struct FileSource : ByteSource {
   std::FILE* f = nullptr;
+  int64_t size = 0, consumed = 0;  // file size at open, bytes read so far
   explicit FileSource(const std::string& path) {
     f = std::fopen(path.c_str(), "rb");
     if (!f) throw Error(std::string("cannot open for reading: ") + std::strerror(errno));
     std::setvbuf(f, nullptr, _IONBF, 0);  // we read in large chunks ourselves
+    if (std::fseek(f, 0, SEEK_END) == 0) size = std::ftell(f);
+    std::rewind(f);
+    if (size < 0) size = 0;
   }
+  // reading stops at the size the file had when opened
+  int64_t remaining() const override { return std::max<int64_t>(size - consumed, 0); }
   ~FileSource() override {
     if (f) std::fclose(f);
   }
@@ -180,6 +189,7 @@ struct FileSource : ByteSource {
         break;
       }
     }
+    consumed += static_cast<int64_t>(got);
     return got;
   }
 };
@@ -196,7 +206,10 @@ struct InflateSource : ByteSource {
   int members = 0;
   std::string pending_error;  // raised on the next read()
 
-  InflateSource(const std::string& path, bool is_gzip) : in(path), gzip(is_gzip), inbuf(kChunk) {
+  // compressed input buffer: (min(file size, kChunk),) bytes
+  InflateSource(const std::string& path, bool is_gzip)
+      : in(path), gzip(is_gzip),
+        inbuf(static_cast<size_t>(std::clamp<int64_t>(in.remaining(), 1, kChunk))) {
     // 16+MAX_WBITS: gzip wrapper with any header flags (FNAME, FEXTRA, FCOMMENT, FHCRC).
     int wbits = gzip ? 16 + MAX_WBITS : MAX_WBITS;
     if (inflateInit2(&zs, wbits) != Z_OK) throw Error("inflateInit2 failed (out of memory?)");
@@ -308,7 +321,8 @@ void TFRecordReader::open(const std::string& path, Compression c, bool verify_cr
   } catch (const Error& e) {
     throw Error(head + e.what());
   }
-  if (buf_.size() < kChunk) buf_.assign(kChunk, 0);
+  // buf_ grows in fill() as data arrive (capacity kept across rewind())
+  read_ahead_ = kFirstRead;
   pos_ = end_ = 0;
   buf_offset_ = 0;
   src_eof_ = false;
@@ -349,8 +363,20 @@ size_t TFRecordReader::fill(size_t need) {
     end_ = avail;
   }
   while (end_ < need && !src_eof_) {
-    if (buf_.size() - end_ < kChunk / 4) buf_.resize(std::max(buf_.size() * 2, end_ + kChunk));
-    size_t want = std::min(buf_.size() - end_, std::max(need - end_, kChunk));
+    // What is missing, at least the read-ahead; but never more than the data
+    // already held (or the read-ahead), so a record length claimed by the file
+    // grows the buffer only as fast as real bytes arrive; and never more than
+    // a plain file still holds.
+    size_t want = std::max(need - end_, read_ahead_);
+    want = std::min(want, std::max(end_, read_ahead_));
+    const int64_t rem = src_->remaining();
+    if (rem >= 0) want = std::min<uint64_t>(want, static_cast<uint64_t>(rem));
+    if (want == 0) {
+      src_eof_ = true;
+      break;
+    }
+    read_ahead_ = std::min(read_ahead_ * 2, kChunk);
+    if (buf_.size() < end_ + want) buf_.resize(end_ + want);
     size_t got;
     try {
       got = src_->read(buf_.data() + end_, want);

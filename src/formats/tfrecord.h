@@ -89,6 +89,9 @@ class TFRecordReader {
   // Resolved compression (never Auto after open()).
   Compression compression() const { return comp_; }
   const std::string& path() const { return path_; }
+  // Bytes reserved by the read buffer: it grows with the records really read
+  // (about twice the largest), never with a length a record header claims.
+  size_t buffer_capacity() const { return buf_.capacity(); }
   // "TFRecord file '<path>' (GZIP), record 3 at decompressed byte offset 1234":
   // context for error messages raised by callers (e.g. Example parsing).
   std::string where() const;
@@ -102,8 +105,9 @@ class TFRecordReader {
   Compression comp_ = Compression::None;
   bool verify_crc_ = true;
   std::unique_ptr<detail::ByteSource> src_;
-  std::vector<char> buf_;  // (cap,) bytes of the (decompressed) stream
+  std::vector<char> buf_;  // (cap,) bytes of the (decompressed) stream, grown by need
   size_t pos_ = 0, end_ = 0;
+  size_t read_ahead_ = 0;  // next read-ahead size (bytes), set by open()
   uint64_t buf_offset_ = 0;  // stream offset of buf_[0]
   bool src_eof_ = false;
   int64_t index_ = -1;

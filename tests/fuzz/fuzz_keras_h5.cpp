@@ -1,8 +1,9 @@
 // libFuzzer harness: Keras HDF5 loading, weights and whole models.
 //
 // The input bytes are written to a temporary file (libhdf5 reads files), then
-//   1. kn::read_keras_h5_in_process (or, with KN_FUZZ_ISOLATED=1, the
-//      process-isolated kn::read_keras_h5 that R uses) reads it (global-heap guard, attributes, datasets);
+//   1. kn::read_keras_h5, the process-isolated reader that R uses (or, with
+//      KN_FUZZ_ISOLATED=0, kn::read_keras_h5_in_process) reads it (global-heap
+//      guard, attributes, datasets);
 //   2. a model_config found in the file is parsed (kn::Json) and built layer by
 //      layer through the layer registry (Sequential, or functional models by
 //      their inbound_nodes), as load_model_hdf5() does;
@@ -49,11 +50,13 @@ kn::Shape input_shape(const kn::Json& cfg) {
   return s;
 }
 
-// KN_FUZZ_ISOLATED=1: read through the child process as R does (libhdf5
-// crashes become errors: the "R stays alive" check); default: in-process, so
-// libFuzzer sees the reader's and libhdf5's coverage and every crash.
+// Default: read through kn::read_keras_h5, the process-isolated reader that
+// load_model_hdf5() and load_model_weights_hdf5() use, so a crash or a hang
+// inside libhdf5 ends the child and comes back as kn::Error, as it does for R
+// users (the "R stays alive" check). KN_FUZZ_ISOLATED=0 reads in-process
+// instead (libFuzzer then sees libhdf5's coverage, and its crashes as findings).
 bool isolated() {
-  static const bool on = std::getenv("KN_FUZZ_ISOLATED") && std::string(std::getenv("KN_FUZZ_ISOLATED")) == "1";
+  static const bool on = !(std::getenv("KN_FUZZ_ISOLATED") && std::string(std::getenv("KN_FUZZ_ISOLATED")) == "0");
   return on;
 }
 
@@ -136,6 +139,13 @@ void run(const kn::KerasH5& f) {
 }
 
 }  // namespace
+
+// A child that libhdf5 keeps looping is killed after 0.5 s (users: 60 s), so
+// it becomes an error before libFuzzer's 1 s per-input limit.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  setenv("KERASNATIVE_H5_TIMEOUT", "0.5", 0);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& path = temp_path();
