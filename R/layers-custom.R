@@ -154,7 +154,7 @@ custom_add_weight <- function(name, shape, dtype, initializer, regularizer, trai
   tr$weights[[length(tr$weights) + 1]] <- list(name = name, shape = as.numeric(shape), initializer = to_json(init),
                                                trainable = isTRUE(trainable))
   structure(list(kind = "weight", name = name, shape = as.integer(shape), dtype = "float32", batched = FALSE,
-                 op = "variable", scope = tr$layer, trace = tr, id = new_tensor_id()),
+                 op = "variable", scope = tr$layer, owner = tr, id = new_tensor_id()),
             class = tensor_class)
 }
 
@@ -215,7 +215,7 @@ trace_ops_json <- function(out, n_in, tr) {
     ref <- switch(tensor_kind(t),
       placeholder = t$slot,
       weight = {
-        if (!identical(t$trace, tr))
+        if (!identical(t$owner, tr))
           stop("call() uses the weight '", t$name, "' of another layer", call. = FALSE)
         n_in + match(t$name, wnames) - 1L
       },
