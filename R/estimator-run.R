@@ -20,13 +20,17 @@ latest_checkpoint <- function(dir) {
   list(path = paste0(path, ".h5"), prefix = path, step = step)
 }
 
-# Write model.ckpt-<step>.h5, then point `checkpoint` at it (atomic rename): a
-# crash leaves the previous checkpoint valid. Keeps the last `keep` ones.
+# Write model.ckpt-<step>.h5 (Keras weights layout plus the optimizer's
+# training_config and slots as save_model_hdf5() writes them), then point `checkpoint` at it
+# (atomic rename): a crash leaves the previous checkpoint valid. Keeps the
+# last `keep` ones.
 save_checkpoint <- function(dir, model, step, keep = 5L) {
   dir.create(dir, recursive = TRUE, showWarnings = FALSE)
   prefix <- sprintf("model.ckpt-%d", as.integer(step))
   tf_log("Saving checkpoints for %d into %s.", as.integer(step), file.path(dir, "model.ckpt"))
-  save_model_weights_hdf5(model, file.path(dir, paste0(prefix, ".h5")))
+  ptr <- model_ptr(model)
+  tc <- cpp_model_training_config(ptr, "model_fn", character(0), NULL)  # "" if not compiled (never in train)
+  kn_try(cpp_model_save_h5(ptr, file.path(dir, paste0(prefix, ".h5")), FALSE, FALSE, TRUE, tc), "train()")
   f <- file.path(dir, "checkpoint")
   old <- if (file.exists(f)) sub('^all_model_checkpoint_paths: "(.*)"$', "\\1",
                                  grep("^all_model_checkpoint_paths", readLines(f, warn = FALSE), value = TRUE))
@@ -39,15 +43,32 @@ save_checkpoint <- function(dir, model, step, keep = 5L) {
   for (p in drop) unlink(file.path(dir, paste0(p, ".h5")))
 }
 
-restore_checkpoint <- function(est, tr, required = FALSE) {
+restore_checkpoint <- function(est, tr, required = FALSE, train = FALSE) {
   ck <- latest_checkpoint(est$model_dir)
   if (is.null(ck)) {
     if (required) stop("could not find a trained model in model_dir '", est$model_dir, "': call train() first", call. = FALSE)
     return(0)
   }
   tf_log("Restoring parameters from %s", ck$prefix)
-  load_model_weights_hdf5(tr$model, ck$path, by_name = TRUE)
+  h5 <- read_h5(ck$path, "restore checkpoint")
+  warn <- kn_try(cpp_model_load_weights(tr$ptr, h5$handle, TRUE, FALSE, FALSE), "restore checkpoint")
+  for (w in warn) warning(w, call. = FALSE)
+  if (train) restore_optimizer_state(tr, h5, ck$prefix)
   ck$step
+}
+
+# Optimizer slots and iteration count of a checkpoint into the traced train
+# model; checkpoints written before they held them (weights-only files) and
+# unusable states leave fresh slots, and say so.
+restore_optimizer_state <- function(tr, h5, prefix) {
+  if (!nzchar(h5$training_config)) {
+    tf_log("Checkpoint %s holds no optimizer state (older format): the optimizer starts with fresh slots", prefix)
+    return(invisible())
+  }
+  tc <- jsonlite::fromJSON(h5$training_config, simplifyVector = FALSE)
+  msg <- cpp_model_load_optimizer_state(tr$ptr, h5$handle, stored_iterations(tc))
+  if (nzchar(msg)) tf_log("Checkpoint %s: %s", prefix, msg)
+  invisible()
 }
 
 # ---------------------------------------------------------------- hooks
@@ -159,7 +180,7 @@ train <- function(object, input_fn, steps = NULL, hooks = NULL, max_steps = NULL
   tr <- estimator_trace(object, input_fn, "train")
   on.exit(queue_stop(tr$queue))
   tf_log("Create CheckpointSaverHook.")
-  step <- restore_checkpoint(object, tr)
+  step <- restore_checkpoint(object, tr, train = TRUE)
   last <- min(if (!is.null(steps)) step + steps else Inf, max_steps %||% Inf)
   for (h in hooks) if (h$kind == "stop") last <- min(last, h$last_step %||% (step + h$num_steps))
   if (step >= last) {

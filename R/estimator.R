@@ -1,6 +1,6 @@
 # Estimators (tfestimators 1.9 interface): a model_fn is traced into a model
 # graph once per call of train() / evaluate() / predict() (one mode each),
-# fed from the input queue its input_fn builds, with weights carried between
+# fed from the input queue its input_fn builds, with weights and optimizer state carried between
 # calls by checkpoints in `model_dir` (model.ckpt-<step>.h5 files and the
 # `checkpoint` pointer file, written atomically).
 
@@ -15,9 +15,12 @@
 #' the latest checkpoint of `model_dir` and (train) save a new one.
 #'
 #' Checkpoints are `model.ckpt-<global step>.h5` (Keras HDF5 weights, by layer
-#' name) with TensorFlow's `checkpoint` pointer file; the last five are kept.
-#' Optimizer slots (Adam, RMSProp) are not saved: they restart at each
-#' `train()` call (plain gradient descent has none).
+#' name, plus the optimizer's `training_config` and `optimizer_weights` as
+#' [save_model_hdf5()] writes them) with TensorFlow's `checkpoint` pointer
+#' file; the last five are kept. `train()` restores the weights and the
+#' optimizer slots and iteration count (Adam's moments, RMSProp's
+#' accumulators), so `train(steps = 10)` twice trains as `train(steps = 20)`;
+#' weights-only checkpoints of older versions load with fresh slots (logged).
 #'
 #' @param model_fn Model function (see above).
 #' @param model_dir Directory for checkpoints (a temporary one if `NULL`).

@@ -159,19 +159,19 @@ std::string cpp_model_training_config(SEXP model, CharacterVector loss, Characte
 }
 
 // Writes the model as Keras 2.2.4 does: weights only (full = false) or the
-// full model (architecture, training config, weights, optimizer state).
+// full model (architecture, training config, weights, optimizer state). With
+// include_optimizer and a training_config, a weights-only file also holds the
+// training_config and optimizer state (estimator checkpoints of graphs with ops).
 // [[Rcpp::export]]
 void cpp_model_save_h5(SEXP model, std::string path, bool sequential, bool full, bool include_optimizer,
                        std::string training_config) {
   kn::Model& m = model_of(model);
   kn::KerasH5 f;
   f.layers = kn::keras_weight_groups(m, sequential);
-  if (full) {
-    f.model_config = kn::keras_model_config(m, sequential).dump();
-    if (include_optimizer) {
-      f.training_config = training_config;
-      if (!training_config.empty()) f.optimizer_weights = kn::keras_optimizer_weights(m);
-    }
+  if (full) f.model_config = kn::keras_model_config(m, sequential).dump();
+  if (include_optimizer) {
+    f.training_config = training_config;
+    if (!training_config.empty()) f.optimizer_weights = kn::keras_optimizer_weights(m);
   }
   kn::write_keras_h5(path, f, full);
 }

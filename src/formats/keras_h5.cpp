@@ -507,10 +507,8 @@ void validate(const KerasH5& f, bool full_model, const Ctx& ctx) {
     if (!seen.insert(l.name).second) ctx.fail("duplicate layer name '" + l.name + "'", false);
     for (const H5Weight& w : l.weights) validate_weight(w, "layer '" + l.name + "'", ctx);
   }
-  if (full_model) {
-    if (f.model_config.empty()) ctx.fail("full model requested but model_config is empty", false);
-    for (const H5Weight& w : f.optimizer_weights) validate_weight(w, "optimizer", ctx);
-  }
+  if (full_model && f.model_config.empty()) ctx.fail("full model requested but model_config is empty", false);
+  for (const H5Weight& w : f.optimizer_weights) validate_weight(w, "optimizer", ctx);
 }
 
 }  // namespace
@@ -600,7 +598,11 @@ void write_keras_h5(const std::string& path, const KerasH5& f, bool full_model) 
   {
     const hid_t root = file.get();
     if (!full_model) {
+      // weights at the root (Keras load_weights() layout); a training_config
+      // and optimizer_weights may ride along (estimator checkpoints), which
+      // Keras's load_weights() ignores
       write_layers(root, f, backend, version, ctx);
+      if (!f.training_config.empty()) write_scalar_string(root, "training_config", f.training_config, ctx);
     } else {
       write_scalar_string(root, "keras_version", version, ctx);
       write_scalar_string(root, "backend", backend, ctx);
@@ -611,14 +613,14 @@ void write_keras_h5(const std::string& path, const KerasH5& f, bool full_model) 
         if (!mw.ok()) ctx.fail("cannot create group 'model_weights'");
         write_layers(mw.get(), f, backend, version, ctx);
       }
-      if (!f.optimizer_weights.empty()) {
-        Hid og = h_group(H5Gcreate2(root, "optimizer_weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-        if (!og.ok()) ctx.fail("cannot create group 'optimizer_weights'");
-        std::vector<std::string> wnames;
-        for (const H5Weight& w : f.optimizer_weights) wnames.push_back(w.name);
-        write_list_attr(og.get(), "weight_names", wnames, ctx);
-        for (const H5Weight& w : f.optimizer_weights) write_weight(og.get(), w.name, w, ctx);
-      }
+    }
+    if (!f.optimizer_weights.empty()) {
+      Hid og = h_group(H5Gcreate2(root, "optimizer_weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+      if (!og.ok()) ctx.fail("cannot create group 'optimizer_weights'");
+      std::vector<std::string> wnames;
+      for (const H5Weight& w : f.optimizer_weights) wnames.push_back(w.name);
+      write_list_attr(og.get(), "weight_names", wnames, ctx);
+      for (const H5Weight& w : f.optimizer_weights) write_weight(og.get(), w.name, w, ctx);
     }
     if (!file.close_checked()) ctx.fail("cannot flush/close temporary file '" + out.tmp_path() + "'");
     out.commit();  // fsync + rename over the target
