@@ -36,7 +36,9 @@ kn_split_texts <- function(texts, filters, lower, split) {
 #' tokens are dropped.
 #'
 #' @param text A single string.
-#' @param filters Characters to filter out (tabs and line breaks included).
+#' @param filters Characters to filter out. The default (Keras's) is every
+#'   ASCII punctuation character except the apostrophe, plus tab and line
+#'   feed.
 #' @param lower Whether to convert the text to lower case.
 #' @param split Word separator.
 #' @return A character vector of words.
@@ -134,7 +136,8 @@ text_one_hot <- function(text, n, filters = kn_text_filters, lower = TRUE, split
 #'
 #' @param num_words `NULL` or the maximum number of words to keep (by
 #'   frequency); words of index `>= num_words` are dropped.
-#' @param filters Characters filtered out of the texts.
+#' @param filters Characters filtered out of the texts (default as in
+#'   [text_to_word_sequence()]).
 #' @param lower Whether to convert the texts to lower case.
 #' @param split Word separator.
 #' @param char_level If `TRUE`, every character is a token.
@@ -250,12 +253,14 @@ kn_sequences <- function(tok, seqs) {
   wi <- unlist(tok$word_index)
   oov <- if (is.null(tok$oov_token)) NA_integer_ else unname(wi[tok$oov_token])
   nw <- tok$num_words
-  lapply(seqs, function(s) {
-    i <- unname(wi[s])
-    if (!is.null(nw)) i[!is.na(i) & i >= nw] <- oov
-    i[is.na(match(s, names(wi)))] <- oov
-    as.integer(i[!is.na(i)])
-  })
+  # one lookup for all tokens of all texts, then split back per text
+  i <- unname(wi[match(unlist(seqs), names(wi))])
+  if (!is.null(nw)) i[!is.na(i) & i >= nw] <- oov
+  i[is.na(i)] <- oov
+  text_id <- rep.int(seq_along(seqs), lengths(seqs))
+  keep <- !is.na(i)
+  out <- split(as.integer(i[keep]), factor(text_id[keep], levels = seq_along(seqs)))
+  unname(out)
 }
 
 #' Transform each text in texts to a sequence of integers
@@ -335,7 +340,15 @@ sequences_to_matrix <- function(tokenizer, sequences, mode = c("binary", "count"
   if (mode == "tfidf" && !tokenizer$document_count)
     stop("sequences_to_matrix(): fit the tokenizer on some texts before using mode \"tfidf\"",
          call. = FALSE)
-  idocs <- unlist(tokenizer$index_docs)
+  # idf of word index j in idf[j + 1]
+  idf <- NULL
+  if (mode == "tfidf") {
+    idocs <- unlist(tokenizer$index_docs)
+    dj <- numeric(nw)
+    j <- as.integer(names(idocs))
+    dj[j[j < nw] + 1] <- idocs[j < nw]
+    idf <- log(1 + tokenizer$document_count / (1 + dj))
+  }
   x <- matrix(0, length(sequences), nw)
   for (i in seq_along(sequences)) {
     s <- sequences[[i]]
@@ -351,11 +364,7 @@ sequences_to_matrix <- function(tokenizer, sequences, mode = c("binary", "count"
       binary = 1,
       count = cnt[j],
       freq = cnt[j] / length(s),
-      tfidf = {
-        dj <- idocs[as.character(j - 1)]
-        dj[is.na(dj)] <- 0
-        (1 + log(cnt[j])) * log(1 + tokenizer$document_count / (1 + dj))
-      })
+      tfidf = (1 + log(cnt[j])) * idf[j])
   }
   x
 }
