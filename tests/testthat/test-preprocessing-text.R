@@ -206,3 +206,37 @@ test_that("Keras's start_char / index_from / maxlen / skip_top / num_words steps
   expect_error(prep(list(list(x = list(1), y = c(1, 2))), NULL, 0L, NULL, NULL, NULL, NULL, 0L,
                     fn = "dataset_imdb"), "1 sequences but 2 labels")
 })
+
+test_that("a random corpus matches plain-R loops (word_index order, sequences, tf-idf)", {
+  set.seed(7)
+  vocab <- c("alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta")
+  docs <- vapply(1:12, function(i) paste(sample(vocab, sample(1:9, 1), TRUE), collapse = " "), "")
+  tok <- fit_text_tokenizer(text_tokenizer(num_words = 6), docs)
+  # counts and first-seen order by loops
+  seen <- character(0); cnt <- integer(0); dcnt <- integer(0)
+  for (d in docs) {
+    ws <- strsplit(d, " ")[[1]]
+    for (w in ws) {
+      if (!w %in% seen) { seen <- c(seen, w); cnt <- c(cnt, 0L); dcnt <- c(dcnt, 0L) }
+      cnt[seen == w] <- cnt[seen == w] + 1L
+    }
+    for (w in unique(ws)) dcnt[seen == w] <- dcnt[seen == w] + 1L
+  }
+  # insertion sort by decreasing count, ties keep first-seen order
+  ord <- seen
+  for (k in seq_along(ord)) for (m in rev(seq_len(k - 1)))
+    if (cnt[seen == ord[m + 1]] > cnt[seen == ord[m]]) ord[c(m, m + 1)] <- ord[c(m + 1, m)]
+  expect_equal(names(tok$word_index), ord)
+  expect_equal(unname(unlist(tok$word_index)), seq_along(ord))
+  m <- texts_to_matrix(tok, docs, mode = "tfidf")
+  for (i in seq_along(docs)) {
+    ws <- strsplit(docs[i], " ")[[1]]
+    want <- numeric(6)
+    for (j in 1:5) {
+      c <- sum(ws == ord[j])
+      if (c > 0) want[j + 1] <- (1 + log(c)) * log(1 + 12 / (1 + dcnt[seen == ord[j]]))
+    }
+    expect_equal(m[i, ], want)
+    expect_equal(texts_to_sequences(tok, docs[i])[[1]], match(ws, ord)[match(ws, ord) < 6])
+  }
+})
