@@ -60,6 +60,7 @@ k_eval <- function(x) eager_value(check_eager(x, "k_eval"))
 k_get_value.default <- function(x) eager_value(check_eager(x, "k_get_value"))
 
 #' @rdname backend_values
+#' @param ops A list of tensors or variables.
 #' @export
 k_batch_get_value <- function(ops) lapply(ops, k_get_value)
 
@@ -188,13 +189,7 @@ k_set_image_data_format <- function(data_format) {
 }
 #' @rdname backend_info
 #' @export
-k_backend <- function() "kerasnative"
-#' @rdname backend_info
-#' @export
 k_learning_phase <- function() 0L
-#' @rdname backend_info
-#' @export
-k_clear_session <- function() { .kn$tensor_id <- 0; invisible(NULL) }
 
 #' Instantiates a Keras function
 #'

@@ -33,7 +33,7 @@ reduction <- function(op, fn) {
 #' @param keepdims Keep reduced axes with length 1.
 #' @return A tensor.
 #' @examples
-#' k_eval(k_mean(k_constant(matrix(1:6, 2)), axis = 2))
+#' k_eval(k_mean(k_constant(matrix(c(1, 2, 3, 4, 5, 6), 2)), axis = 2))
 #' @name backend
 NULL
 
@@ -74,6 +74,7 @@ k_softplus <- unary("softplus", "k_softplus")
 #' @export
 k_softsign <- unary("softsign", "k_softsign")
 #' @rdname backend
+#' @param variables A tensor, or a list of tensors (for `k_stop_gradient`).
 #' @export
 k_stop_gradient <- function(variables) {
   if (is.list(variables) && !is_tensor(variables)) return(lapply(variables, k_stop_gradient))
@@ -94,7 +95,7 @@ k_relu <- function(x, alpha = 0, max_value = NULL)
 #' @export
 k_elu <- function(x, alpha = 1) record_op("elu", list(x), list(alpha = as.numeric(alpha)), fn = "k_elu")
 #' @rdname backend
-#' @param min_value,max_value Bounds.
+#' @param min_value Lower bound.
 #' @export
 k_clip <- function(x, min_value, max_value)
   record_op("clip", list(x), list(min = as.numeric(min_value), max = as.numeric(max_value)), fn = "k_clip")

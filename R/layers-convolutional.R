@@ -366,6 +366,9 @@ layer_conv_3d <- function(object, filters, kernel_size, strides = c(1L, 1L, 1L),
 #' @param depthwise_initializer,pointwise_initializer Initializers of the two kernels.
 #' @param depthwise_regularizer,pointwise_regularizer Regularizers of the two kernels.
 #' @param depthwise_constraint,pointwise_constraint Constraints of the two kernels.
+#' @param bias_initializer,bias_regularizer,bias_constraint Initializer, regularizer
+#'   and constraint of the bias.
+#' @param activity_regularizer Regularizer of the layer's output.
 #' @return A model, tensor or layer, depending on `object`.
 #' @examples
 #' model <- keras_model_sequential() %>%

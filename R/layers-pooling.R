@@ -98,6 +98,8 @@ layer_global_average_pooling_2d <- function(object, data_format = NULL, batch_si
 #' @param pool_size Integer or 3 integers.
 #' @param strides Integer, 3 integers, or `NULL` (= `pool_size`).
 #' @param data_format Only `"channels_last"` (or `NULL`).
+#' @param input_shape Input shape without the batch size, when the layer is
+#'   the first of a sequential model.
 #' @return A model, tensor or layer, depending on `object`.
 #' @examples
 #' model <- keras_model_sequential() %>%
