@@ -1,8 +1,10 @@
 # Seed 000 (keras R example "mnist_tfrecord"): a tf$train$shuffle_batch()
 # queue wired into a Keras model with layer_input(tensor = ) and
 # compile(target_tensors = ), trained with fit(epochs, steps_per_epoch),
-# its weights then evaluated in a second model. Only change: library(kerasnative)
-# in place of library(keras) (and the closing brackets the seed text lost).
+# its weights then evaluated in a second model. Changes from the seed text:
+# library(kerasnative) in place of library(keras); the closing brackets the
+# seed text lost; and the original example's coord$request_stop(),
+# coord$join(threads) and k_clear_session() lines, also lost from the seed text.
 # Environment: SEED000_EPOCHS / SEED000_STEPS shorten the run (tests);
 # KERAS_HOME must hold the MNIST files (see dataset_mnist()).
 library(kerasnative)
