@@ -33,6 +33,10 @@ cpp_step_wait <- function(model, step) {
     .Call(`_kerasnative_cpp_step_wait`, model, step)
 }
 
+cpp_all_finite <- function(x) {
+    .Call(`_kerasnative_cpp_all_finite`, x)
+}
+
 cpp_custom_layer_new <- function(class_name, base_json, extra_json, tracer) {
     .Call(`_kerasnative_cpp_custom_layer_new`, class_name, base_json, extra_json, tracer)
 }
@@ -301,6 +305,10 @@ cpp_num_threads <- function() {
 
 cpp_gemm_kernel <- function() {
     .Call(`_kerasnative_cpp_gemm_kernel`)
+}
+
+cpp_config <- function() {
+    .Call(`_kerasnative_cpp_config`)
 }
 
 cpp_h5_read <- function(path) {

@@ -69,41 +69,30 @@ tfrecord_dataset <- function(filenames, compression_type = "auto", buffer_size =
 
 # ---------------------------------------------------------------- writing
 
-# One feature of write_tfrecord(): flat record-major values + kind code.
+# One feature of write_tfrecord(): the array as it is (R order) + kind code;
+# the engine reads record i's values in row-major order straight from it and
+# checks the values (NA, 0..255 for bytes) while encoding.
 feature_column <- function(name, x, n, as_bytes) {
   if (!is.atomic(x) || is.null(x))
     stop("write_tfrecord(): feature '", name, "' must be an integer, double, logical, character or raw ",
          "array, not ", class(x)[1], call. = FALSE)
-  if (is.factor(x)) x <- as.character(x)
+  if (is.factor(x)) x <- array(as.character(x), dim(x) %||% length(x))
   d <- dim(x)
   if (is.null(d)) d <- length(x)
   if (d[1] != n)
     stop(sprintf("write_tfrecord(): feature '%s' has %d records (first dimension) but '%s' has %d",
                  name, d[1], "the first feature", n), call. = FALSE)
-  row <- prod(d[-1])
-  vals <- if (length(d) > 1) as.vector(aperm(x, rev(seq_along(d)))) else as.vector(x)
+  col <- function(kind, values) list(name = name, kind = kind, values = values, dims = as.numeric(d))
   if (name %in% as_bytes) {
-    if (is.raw(vals)) return(list(name = name, kind = 3L, values = vals, row = row))
-    if (!is.numeric(vals) || anyNA(vals) || any(vals < 0 | vals > 255 | vals != round(vals)))
+    if (!is.raw(x) && !is.numeric(x))
       stop("write_tfrecord(): feature '", name, "' is listed in `as_bytes` but its values are not ",
            "integers in 0..255", call. = FALSE)
-    return(list(name = name, kind = 3L, values = as.raw(vals), row = row))
+    return(col(3L, x))
   }
-  if (is.raw(vals)) return(list(name = name, kind = 3L, values = vals, row = row))
-  if (is.character(vals)) {
-    if (anyNA(vals)) stop("write_tfrecord(): feature '", name, "' contains NA", call. = FALSE)
-    return(list(name = name, kind = 2L, values = enc2utf8(vals), row = row))
-  }
-  if (is.integer(vals) || is.logical(vals)) {
-    if (anyNA(vals)) stop("write_tfrecord(): feature '", name, "' contains NA", call. = FALSE)
-    return(list(name = name, kind = 0L, values = as.integer(vals), row = row))
-  }
-  if (is.double(vals)) {
-    # NA is missing data; NaN and +-Inf are float values a float_list can hold
-    if (anyNA(vals) && any(is.na(vals) & !is.nan(vals)))
-      stop("write_tfrecord(): feature '", name, "' contains NA", call. = FALSE)
-    return(list(name = name, kind = 1L, values = vals, row = row))
-  }
+  if (is.raw(x)) return(col(3L, x))
+  if (is.character(x)) return(col(2L, enc2utf8(as.vector(x))))
+  if (is.integer(x) || is.logical(x)) return(col(0L, x))
+  if (is.double(x)) return(col(1L, x))
   stop("write_tfrecord(): feature '", name, "' must be integer, double, logical, character or raw, not ",
        class(x)[1], call. = FALSE)
 }

@@ -304,6 +304,7 @@ fit_plan_arrays <- function(object, x, y, batch_size, validation_split, validati
     n <- split_at
   }
   data <- model_data(object, xs, ys, sample_weight)
+  rm(xs, ys)  # the engine holds the one float32 copy; the epoch closures must not keep R subsets alive
   list(
     batch_size = batch_size, samples = n, steps = NULL, validation_samples = n_val,
     run_epoch = function(seed, verbose, dynamic, hook = NULL) {

@@ -65,3 +65,47 @@ r_seed <- function() {
 
 # ggplot2's .data pronoun in plot.keras_training_history()
 utils::globalVariables(".data")
+
+#' Engine configuration
+#'
+#' Reports what the engine chose at run time on this machine and what it was
+#' built with: the number of threads ([kn_threads()]) and cores, the matrix
+#' multiplication kernel picked for the CPU (`"avx512"`, `"avx2"` or
+#' `"generic"`; set `KERASNATIVE_GEMM` to force one), the CRC32C
+#' implementation used by TFRecord files (`"sse4.2"` instruction or portable
+#' `"slice-by-8"` tables), the CPU features detected, and the versions of the
+#' HDF5, protobuf and zlib libraries. The package is built with R's default
+#' compiler flags: every CPU-specific path is chosen at run time. The engine
+#' does not use MPI (`mpi` is always `FALSE`); `hdf5_parallel` says whether
+#' the HDF5 library is an MPI build.
+#'
+#' @return A list of class `kerasnative_config` with elements `threads`,
+#'   `cores`, `gemm_kernel`, `crc32c`, `cpu` (named logical), `hdf5`,
+#'   `hdf5_parallel`, `mpi`, `protobuf`, `zlib`, `compiler` and `version`
+#'   (the package version).
+#' @examples
+#' cfg <- kn_config()
+#' cfg$gemm_kernel
+#' cfg$crc32c
+#' cfg
+#' @export
+kn_config <- function() {
+  cfg <- cpp_config()
+  cfg$version <- as.character(utils::packageVersion("kerasnative"))
+  structure(cfg, class = "kerasnative_config")
+}
+
+#' @export
+print.kerasnative_config <- function(x, ...) {
+  cpu <- names(x$cpu)[x$cpu]
+  cat("kerasnative ", x$version, "\n",
+      "  threads:     ", x$threads, " (of ", x$cores, " cores)\n",
+      "  GEMM kernel: ", x$gemm_kernel, "\n",
+      "  CRC32C:      ", x$crc32c, "\n",
+      "  CPU:         ", if (length(cpu)) paste(cpu, collapse = " ") else "(no SSE4.2/AVX features)", "\n",
+      "  HDF5:        ", x$hdf5, if (x$hdf5_parallel) " (parallel)" else "", "\n",
+      "  MPI:         ", if (x$mpi) "yes" else "no", "\n",
+      "  protobuf:    ", x$protobuf, ", zlib ", x$zlib, "\n",
+      "  compiler:    ", x$compiler, "\n", sep = "")
+  invisible(x)
+}

@@ -196,6 +196,7 @@ check_function <- function(x, fn, arg, null_ok = FALSE) {
 # full-size logical copy of large arrays.
 check_finite_data <- function(a, fn, arg) {
   if (!length(a)) return(invisible(a))
+  if (cpp_all_finite(a)) return(invisible(a))  # one parallel pass; the checks below name the culprit
   if (anyNA(a)) {
     i <- which(is.na(a))[1]
     stop(sprintf("%s(): `%s` contains %s (element %d); remove or impute missing values first",

@@ -23,8 +23,29 @@ n <- dim(x)[1]
 cat(sprintf("MNIST training images: %d (%s)\n", n, if (length(src)) src[1] else "bundled sample"))
 
 path <- tempfile(fileext = ".tfrecord")
-t <- system.time(write_tfrecord(list(image_raw = x, label = y), path, as_bytes = "image_raw"))[["elapsed"]]
-cat(sprintf("write_tfrecord: %d records, %.1f MB in %.2f s (%.0f records/s)\n", n, file.size(path) / 1e6, t, n / t))
+if (exists("kn_config")) print(kn_config())
+kn_threads(threads)
+cat(sprintf("threads %d, CPU %s\n", threads, sub("^model name\\s*:\\s*", "", grep("^model name", readLines("/proc/cpuinfo"), value = TRUE)[1])))
+for (rep in 1:3) {
+  t <- system.time(write_tfrecord(list(image_raw = x, label = y), path, as_bytes = "image_raw"))[["elapsed"]]
+  cat(sprintf("write_tfrecord: %d records, %.1f MB in %.3f s (%.0f records/s)\n", n, file.size(path) / 1e6, t, n / t))
+}
+cat(sprintf("write_tfrecord md5 %s\n", tools::md5sum(path)))
+
+# ---- R arrays -> float32 rows: conversion alone (model_data), predict() and fit() of the M2 MLP
+xa <- array_reshape(x, c(n, 784)) / 255
+m2 <- keras_model_sequential() %>% layer_dense(256, activation = "relu", input_shape = 784) %>% layer_dropout(0.4) %>%
+  layer_dense(128, activation = "relu") %>% layer_dropout(0.3) %>% layer_dense(10, activation = "softmax")
+m2 %>% compile(loss = "categorical_crossentropy", optimizer = optimizer_rmsprop(lr = 1e-3), metrics = "accuracy")
+ya <- to_categorical(y, 10)
+for (rep in 1:3) {
+  t_conv <- system.time(kerasnative:::model_data(m2, xa, ya))[["elapsed"]]
+  t_pred <- system.time(p <- predict(m2, xa, batch_size = 1000))[["elapsed"]]
+  t_fit <- system.time(fit(m2, xa, ya, batch_size = 128, epochs = 1, verbose = 0))[["elapsed"]]
+  cat(sprintf("arrays (%d x 784 doubles): model_data %.3f s, predict() %.3f s = %.0f img/s, fit() 1 epoch %.3f s = %.0f img/s\n",
+              n, t_conv, t_pred, n / t_pred, t_fit, n / t_fit))
+}
+rm(xa, p); invisible(gc())
 
 parse <- function(record) {
   f <- tf$io$parse_single_example(record, list(
@@ -47,6 +68,17 @@ drain <- function(ds) {
   it <- kerasnative:::cpp_dataset_iterator(kerasnative:::dataset_handle(ds), 1)
   kerasnative:::cpp_iterator_drain(it, -1)
 }
+# stage splits (each drained the same way): read + CRC only, + parse, whole map
+parse_only <- function(record) tf$io$parse_single_example(record, list(
+  image_raw = tf$io$FixedLenFeature(shape(), tf$string), label = tf$io$FixedLenFeature(shape(), tf$int64)))
+stages <- list(
+  "read + CRC (no map), batch 128" = function() tfrecord_dataset(path) %>% dataset_batch(128),
+  "read + CRC + parse, batch 128" = function() tfrecord_dataset(path) %>%
+    dataset_map(parse_only, num_parallel_calls = threads) %>% dataset_batch(128))
+for (nm in names(stages)) {
+  r <- drain(stages[[nm]]())
+  cat(sprintf("  stage %-34s %.0f records/s\n", nm, r$rows / r$seconds))
+}
 for (rep in 1:3) {
   r <- drain(pipeline())
   cat(sprintf("pipeline (read, parse, decode, batch 128), %d threads: %d records in %.3f s = %.0f records/s\n",
@@ -55,7 +87,8 @@ for (rep in 1:3) {
 r <- drain(pipeline(shuffle = TRUE))
 cat(sprintf("  with shuffle(10000): %.0f records/s\n", r$rows / r$seconds))
 
-# ---- fit: TFRecord vs arrays
+# ---- fit: TFRecord vs arrays (BENCH_FIT=0 skips it)
+if (Sys.getenv("BENCH_FIT", "1") == "0") quit(save = "no")
 make_model <- function() {
   set.seed(42)
   m <- keras_model_sequential() %>%

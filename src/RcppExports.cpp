@@ -108,6 +108,17 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_all_finite
+bool cpp_all_finite(SEXP x);
+RcppExport SEXP _kerasnative_cpp_all_finite(SEXP xSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_all_finite(x));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_custom_layer_new
 SEXP cpp_custom_layer_new(std::string class_name, std::string base_json, std::string extra_json, Function tracer);
 RcppExport SEXP _kerasnative_cpp_custom_layer_new(SEXP class_nameSEXP, SEXP base_jsonSEXP, SEXP extra_jsonSEXP, SEXP tracerSEXP) {
@@ -941,6 +952,16 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_config
+Rcpp::List cpp_config();
+RcppExport SEXP _kerasnative_cpp_config() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_config());
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_h5_read
 List cpp_h5_read(std::string path);
 RcppExport SEXP _kerasnative_cpp_h5_read(SEXP pathSEXP) {
@@ -1307,6 +1328,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_step_start", (DL_FUNC) &_kerasnative_cpp_step_start, 4},
     {"_kerasnative_cpp_step_done", (DL_FUNC) &_kerasnative_cpp_step_done, 1},
     {"_kerasnative_cpp_step_wait", (DL_FUNC) &_kerasnative_cpp_step_wait, 2},
+    {"_kerasnative_cpp_all_finite", (DL_FUNC) &_kerasnative_cpp_all_finite, 1},
     {"_kerasnative_cpp_custom_layer_new", (DL_FUNC) &_kerasnative_cpp_custom_layer_new, 4},
     {"_kerasnative_cpp_dataset_new", (DL_FUNC) &_kerasnative_cpp_dataset_new, 2},
     {"_kerasnative_cpp_dataset_iterator", (DL_FUNC) &_kerasnative_cpp_dataset_iterator, 2},
@@ -1374,6 +1396,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_set_num_threads", (DL_FUNC) &_kerasnative_cpp_set_num_threads, 1},
     {"_kerasnative_cpp_num_threads", (DL_FUNC) &_kerasnative_cpp_num_threads, 0},
     {"_kerasnative_cpp_gemm_kernel", (DL_FUNC) &_kerasnative_cpp_gemm_kernel, 0},
+    {"_kerasnative_cpp_config", (DL_FUNC) &_kerasnative_cpp_config, 0},
     {"_kerasnative_cpp_h5_read", (DL_FUNC) &_kerasnative_cpp_h5_read, 1},
     {"_kerasnative_cpp_h5_layer_weights", (DL_FUNC) &_kerasnative_cpp_h5_layer_weights, 2},
     {"_kerasnative_cpp_h5_dataset", (DL_FUNC) &_kerasnative_cpp_h5_dataset, 2},

@@ -1,6 +1,7 @@
-// Rcpp glue for input pipelines and TFRecord writing. Arrays cross the
-// boundary as flat row-major vectors plus a shape (the R side permutes with
-// aperm()); everything per record happens in src/engine/dataset*.cpp.
+// Rcpp glue for input pipelines and TFRecord writing. write_tfrecord() columns
+// cross the boundary as R arrays in R order (read per record through
+// knr::RecordColumn, no aperm()); everything per record of a pipeline happens
+// in src/data/dataset*.cpp.
 #include <Rcpp.h>
 
 #include <memory>
@@ -8,6 +9,7 @@
 #include "dataset.h"
 #include "dataset_source.h"
 #include "example.h"
+#include "parallel.h"
 #include "r_convert.h"
 #include "r_callbacks.h"
 #include "r_handles.h"
@@ -273,74 +275,58 @@ List cpp_dataset_predict(SEXP model, SEXP iterator, IntegerVector x_idx, double 
 // ---------------------------------------------------------------- writing
 
 namespace {
-// One feature column for write_tfrecord: kind 0 int64, 1 float, 2 bytes (one
-// value per string), 3 raw (`row` bytes per record as one value).
-struct Column {
-  std::string name;
-  int kind;
-  SEXP values;
-  R_xlen_t row;
-};
+std::vector<RecordColumn> record_columns(const List& columns) {
+  std::vector<RecordColumn> cols;
+  for (R_xlen_t k = 0; k < columns.size(); ++k) cols.push_back(record_column_from_r(columns[k]));
+  return cols;
+}
 
-void fill_feature(const Column& c, R_xlen_t r, kn::Feature& f) {
-  const R_xlen_t a = r * c.row;
-  switch (c.kind) {
-    case 0: {
-      f.kind = kn::Feature::Int64;
-      f.ints.resize(c.row);
-      if (TYPEOF(c.values) == REALSXP) {
-        const double* p = REAL(c.values) + a;
-        for (R_xlen_t j = 0; j < c.row; ++j) f.ints[j] = static_cast<int64_t>(p[j]);
-      } else {
-        const int* p = (TYPEOF(c.values) == LGLSXP ? LOGICAL(c.values) : INTEGER(c.values)) + a;
-        for (R_xlen_t j = 0; j < c.row; ++j) f.ints[j] = p[j];
-      }
-      break;
-    }
-    case 1: {
-      f.kind = kn::Feature::Float;
-      f.floats.resize(c.row);
-      const double* p = REAL(c.values) + a;
-      for (R_xlen_t j = 0; j < c.row; ++j) f.floats[j] = static_cast<float>(p[j]);
-      break;
-    }
-    case 2: {
-      f.kind = kn::Feature::Bytes;
-      f.bytes.resize(c.row);
-      for (R_xlen_t j = 0; j < c.row; ++j) {
-        SEXP s = STRING_ELT(c.values, a + j);
-        f.bytes[j].assign(CHAR(s), static_cast<size_t>(LENGTH(s)));
-      }
-      break;
-    }
-    default: {
-      f.kind = kn::Feature::Bytes;
-      f.bytes.resize(1);
-      f.bytes[0].assign(reinterpret_cast<const char*>(RAW(c.values) + a), static_cast<size_t>(c.row));
-    }
+// Records [r0, r1) as framed TFRecords appended to `out` (no R API: runs on
+// worker threads). One ExampleMap per call, its buffers reused per record.
+void encode_records(const std::vector<RecordColumn>& cols, int64_t r0, int64_t r1, std::string& out) {
+  kn::ExampleMap ex(cols.size());
+  for (size_t k = 0; k < cols.size(); ++k) ex[k].first = cols[k].name;
+  std::string rec;
+  out.clear();
+  for (int64_t r = r0; r < r1; ++r) {
+    for (size_t k = 0; k < cols.size(); ++k) fill_record_feature(cols[k], r, ex[k].second);
+    kn::encode_example(ex, rec);
+    kn::append_framed_record(out, rec.data(), rec.size());
   }
 }
 }  // namespace
 
-// columns: list(list(name, kind, values (flat, record-major), row)); n records.
+// columns: list(list(name, kind, values (R order), dims, one_value)); n records.
+// Records are encoded in chunks of 512 on the engine's threads, a wave of
+// chunks at a time, and written in record order by this thread: the file is
+// the same for any thread count.
 // [[Rcpp::export]]
 double cpp_write_tfrecord(std::string path, std::string compression, List columns, double n) {
-  std::vector<Column> cols;
-  for (R_xlen_t k = 0; k < columns.size(); ++k) {
-    List c = columns[k];
-    cols.push_back({as<std::string>(c["name"]), as<int>(c["kind"]), c["values"],
-                    static_cast<R_xlen_t>(as<double>(c["row"]))});
-  }
+  const std::vector<RecordColumn> cols = record_columns(columns);
+  const int64_t nr = static_cast<int64_t>(n);
+  for (const RecordColumn& c : cols)
+    if (c.n != nr) stop("write_tfrecord(): feature '%s' has %lld records, expected %lld", c.name, (long long)c.n, (long long)nr);
   kn::TFRecordWriter w(path, compression);
-  kn::ExampleMap ex(cols.size());
-  std::string buf;
-  for (size_t k = 0; k < cols.size(); ++k) ex[k].first = cols[k].name;
-  const R_xlen_t nr = static_cast<R_xlen_t>(n);
-  for (R_xlen_t r = 0; r < nr; ++r) {
-    for (size_t k = 0; k < cols.size(); ++k) fill_feature(cols[k], r, ex[k].second);
-    kn::encode_example(ex, buf);
-    w.write(buf);
-    if (r % 4096 == 4095) Rcpp::checkUserInterrupt();  // the destructor removes the temp file
+  const int64_t chunk = 512, n_chunks = kn::n_chunks(nr, chunk), wave = 32;
+  std::vector<std::string> out(static_cast<size_t>(std::min(wave, n_chunks)));  // (wave,) framed records per chunk
+  std::vector<std::string> err(out.size());
+  for (int64_t c0 = 0; c0 < n_chunks; c0 += wave) {
+    const int64_t nw = std::min(wave, n_chunks - c0);
+    kn::parallel_for(nw, [&](int64_t t) {
+      const int64_t r0 = (c0 + t) * chunk, r1 = std::min(nr, r0 + chunk);
+      try {
+        encode_records(cols, r0, r1, out[t]);
+      } catch (const std::exception& e) {
+        err[t] = e.what();
+      }
+    });
+    for (int64_t t = 0; t < nw; ++t)  // the first failing chunk in record order; ~w removes the temp file
+      if (!err[t].empty()) stop(err[t]);
+    for (int64_t t = 0; t < nw; ++t) {
+      const int64_t r0 = (c0 + t) * chunk;
+      w.write_framed(out[t], std::min(nr, r0 + chunk) - r0);
+    }
+    Rcpp::checkUserInterrupt();
   }
   w.close();
   return static_cast<double>(w.records_written());
@@ -353,8 +339,8 @@ SEXP cpp_tfrecord_writer_new(std::string path, std::string compression) {
   return XPtr<WriterHolder>(h.release(), true);
 }
 
-// Write one record: an Example from `columns` (row = values of this record),
-// or, when `raw` is a raw vector, those bytes as they are.
+// Write one record: an Example from `columns` (one record each), or, when
+// `raw` is a raw vector, those bytes as they are.
 // [[Rcpp::export]]
 void cpp_tfrecord_writer_write(SEXP writer, List columns, SEXP raw) {
   XPtr<WriterHolder> h(writer);
@@ -363,12 +349,11 @@ void cpp_tfrecord_writer_write(SEXP writer, List columns, SEXP raw) {
     h->w.write(reinterpret_cast<const char*>(RAW(raw)), static_cast<size_t>(Rf_xlength(raw)));
     return;
   }
-  kn::ExampleMap ex(columns.size());
-  for (R_xlen_t k = 0; k < columns.size(); ++k) {
-    List c = columns[k];
-    Column col{as<std::string>(c["name"]), as<int>(c["kind"]), c["values"], static_cast<R_xlen_t>(as<double>(c["row"]))};
-    ex[k].first = col.name;
-    fill_feature(col, 0, ex[k].second);
+  const std::vector<RecordColumn> cols = record_columns(columns);
+  kn::ExampleMap ex(cols.size());
+  for (size_t k = 0; k < cols.size(); ++k) {
+    ex[k].first = cols[k].name;
+    fill_record_feature(cols[k], 0, ex[k].second);
   }
   h->w.write(kn::encode_example(ex));
 }

@@ -3,9 +3,15 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include <google/protobuf/stubs/common.h>
+#include <hdf5.h>
+#include <zlib.h>
+
 #include <memory>
+#include <thread>
 #include <Rcpp.h>
 
+#include "crc32c.h"
 #include "gemm.h"
 #include "parallel.h"
 
@@ -44,3 +50,46 @@ int cpp_num_threads() { return kn::num_threads(); }
 
 // [[Rcpp::export]]
 std::string cpp_gemm_kernel() { return kn::sgemm_kernel_name(); }
+
+namespace {
+bool cpu_has(const char* feature) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_cpu_init();
+  const std::string f(feature);
+  if (f == "sse4.2") return __builtin_cpu_supports("sse4.2");
+  if (f == "avx2") return __builtin_cpu_supports("avx2");
+  if (f == "fma") return __builtin_cpu_supports("fma");
+  if (f == "avx512f") return __builtin_cpu_supports("avx512f");
+#endif
+  (void)feature;
+  return false;
+}
+}  // namespace
+
+// What the engine chose at run time and what it was built with (kn_config()).
+// [[Rcpp::export]]
+Rcpp::List cpp_config() {
+  using Rcpp::_;
+  unsigned maj = 0, min = 0, rel = 0;
+  H5get_libversion(&maj, &min, &rel);
+#ifdef H5_HAVE_PARALLEL
+  const bool h5_parallel = true;
+#else
+  const bool h5_parallel = false;
+#endif
+  Rcpp::LogicalVector cpu = Rcpp::LogicalVector::create(
+      _["sse4.2"] = cpu_has("sse4.2"), _["avx2"] = cpu_has("avx2"), _["fma"] = cpu_has("fma"),
+      _["avx512f"] = cpu_has("avx512f"));
+  return Rcpp::List::create(
+      _["threads"] = kn::num_threads(),
+      _["cores"] = static_cast<int>(std::thread::hardware_concurrency()),
+      _["gemm_kernel"] = kn::sgemm_kernel_name(),
+      _["crc32c"] = kn::crc32c_impl_name(),
+      _["cpu"] = cpu,
+      _["hdf5"] = std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel),
+      _["hdf5_parallel"] = h5_parallel,
+      _["mpi"] = false,
+      _["protobuf"] = google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION),
+      _["zlib"] = std::string(zlibVersion()),
+      _["compiler"] = std::string(__VERSION__));
+}

@@ -80,7 +80,9 @@ struct GraphExecutor::Impl {
   std::vector<std::vector<Tensor>> tin;         // per node, per input: float32 operands
   std::vector<Tensor> tout;                     // per node: float32 result
   std::vector<const Tensor*> tptr;
-  std::vector<TType> types;
+  std::vector<std::vector<TType>> last_in;      // per node: input types of the last inference
+  std::vector<TType> last_out;                  // per node: its result
+  std::vector<char> has_last;                   // per node: last_in/last_out valid
   std::vector<const Value*> vin;
   std::vector<Value*> vout;
   std::vector<Value> spare_;                    // (n_outputs,) recycled component buffers
@@ -96,12 +98,33 @@ struct GraphExecutor::Impl {
       tin.emplace_back(n.inputs.size());
     }
     tout.resize(g.nodes.size());
+    last_in.resize(g.nodes.size());
+    last_out.resize(g.nodes.size());
+    has_last.assign(g.nodes.size(), 0);
     own.resize(next);
     val.resize(next, nullptr);
     for (int k = g.n_inputs; k < next; ++k) val[k] = &own[k];
     uses.assign(next, 0);
     for (const MapOpNode& n : g.nodes) for (int i : n.inputs) ++uses[i];
     for (int o : g.outputs) ++uses[o];
+  }
+
+  // The node's output type for the current input types: inferred again only
+  // when they differ from the previous element's (no allocation otherwise).
+  const TType& infer_cached(size_t ni) {
+    const MapOpNode& n = g.nodes[ni];
+    std::vector<TType>& last = last_in[ni];
+    bool same = last.size() == n.inputs.size() && has_last[ni];
+    for (size_t k = 0; same && k < n.inputs.size(); ++k)
+      same = last[k].dtype == val[n.inputs[k]]->dtype && last[k].shape == val[n.inputs[k]]->shape;
+    if (!same) {
+      has_last[ni] = false;
+      last.resize(n.inputs.size());
+      for (size_t k = 0; k < n.inputs.size(); ++k) last[k] = TType{val[n.inputs[k]]->dtype, val[n.inputs[k]]->shape};
+      last_out[ni] = infer_op(n.op, attrs[ni], last);
+      has_last[ni] = true;
+    }
+    return last_out[ni];
   }
 
   void run_node(size_t ni, const OpContext& ctx) {
@@ -115,9 +138,7 @@ struct GraphExecutor::Impl {
       d.data->run(states[ni].get(), attrs[ni], vin, vout);
       return;
     }
-    types.clear();
-    for (int i : n.inputs) types.push_back(TType{val[i]->dtype, val[i]->shape});
-    const TType t = infer_op(n.op, attrs[ni], types);  // concrete shapes of this element
+    const TType& t = infer_cached(ni);  // concrete shapes of this element
     Value& o = own[first_out[ni]];
     if (d.layout_only) {
       const int i = n.inputs[0];

@@ -553,6 +553,12 @@ void TFRecordWriter::write(const char* data, size_t n) {
   ++count_;
 }
 
+void TFRecordWriter::write_framed(std::string_view framed, int64_t n_records) {
+  if (!f_) throw Error("TFRecordWriter::write_framed(): writer is not open (closed or never opened)");
+  put(framed.data(), framed.size());
+  count_ += n_records;
+}
+
 void TFRecordWriter::close() {
   if (!f_) return;
   if (zs_) {

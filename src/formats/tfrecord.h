@@ -133,6 +133,9 @@ class TFRecordWriter {
   void open(const std::string& path, Compression c = Compression::None, int level = -1);
   void write(const char* data, size_t n);
   void write(std::string_view record) { write(record.data(), record.size()); }
+  // Append `n_records` records already framed by append_framed_record()
+  // (e.g. encoded on worker threads), as they are.
+  void write_framed(std::string_view framed, int64_t n_records);
   // Flush, finish the compressed stream, rename the temporary file to path().
   void close();
   // Discard everything written so far (removes the temporary file).

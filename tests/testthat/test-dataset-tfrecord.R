@@ -181,3 +181,53 @@ test_that("corrupted files raise errors naming file, record and offset", {
   expect_error(write_tfrecord(list(a = 1:3, b = 1:2), tempfile()), "records")
   expect_error(write_tfrecord(list(img = c(1, 300)), tempfile(), as_bytes = "img"), "0..255")
 })
+
+test_that("write_tfrecord() output is byte-identical to the writer before the parallel column encoder", {
+  # fixtures/tfrecord/write_ref*.tfrecord: written from write_ref_data() (helper-write-ref.R)
+  # by the aperm()-based writer of commit 52b12eb
+  d <- write_ref_data()
+  path <- tempfile(fileext = ".tfrecord")
+  write_tfrecord(d, path, as_bytes = c("img", "img_dbl"))
+  ref <- test_path("fixtures", "tfrecord", "write_ref.tfrecord")
+  expect_identical(readBin(path, "raw", 1e6), readBin(ref, "raw", 1e6))
+  gz <- tempfile(fileext = ".tfrecord.gz")
+  write_tfrecord(d["lab"], gz, compression_type = "GZIP")
+  expect_identical(readBin(gz, "raw", 1e6), readBin(test_path("fixtures", "tfrecord", "write_ref_lab.tfrecord.gz"), "raw", 1e6))
+})
+
+test_that("write_tfrecord() over many chunks: same bytes for 1 and 2 threads, values as plain R reads them", {
+  old <- kn_threads()
+  on.exit(kn_threads(old))
+  n <- 1500L  # three encoder chunks of 512 records
+  x <- array((seq_len(n * 6) * 37L) %% 256L, c(n, 2, 3))
+  v <- matrix(seq_len(n * 2) / 8, n, 2)
+  p1 <- tempfile(fileext = ".tfrecord"); p2 <- tempfile(fileext = ".tfrecord")
+  kn_threads(1); write_tfrecord(list(x = x, v = v, k = seq_len(n)), p1, as_bytes = "x")
+  kn_threads(2); write_tfrecord(list(x = x, v = v, k = seq_len(n)), p2, as_bytes = "x")
+  expect_identical(readBin(p1, "raw", 1e7), readBin(p2, "raw", 1e7))
+  recs <- kerasnative:::cpp_tfrecord_read_examples(p2, "", -1)
+  expect_length(recs, n)
+  for (i in c(1L, 512L, 513L, 1024L, 1025L, n)) {
+    # record i: row-major values of slice i, i.e. t(x[i, , ]) flattened in R
+    expect_identical(as.integer(recs[[i]]$x$values[[1]]), as.integer(t(x[i, , ])))
+    expect_equal(recs[[i]]$v$values, v[i, ])
+    expect_equal(recs[[i]]$k$values, i)
+  }
+})
+
+test_that("write_tfrecord() reports NA / out-of-range values in a later chunk and leaves no file", {
+  n <- 2000L
+  x <- array(1L, c(n, 3)); x[1800, 2] <- 256L
+  path <- tempfile(fileext = ".tfrecord")
+  expect_error(write_tfrecord(list(x = x), path, as_bytes = "x"), "feature 'x'.*0\\.\\.255")
+  expect_false(file.exists(path))
+  expect_length(list.files(dirname(path), pattern = basename(path), all.files = TRUE), 0)
+  k <- seq_len(n); k[1999] <- NA
+  expect_error(write_tfrecord(list(k = k), path), "feature 'k' contains NA")
+  d <- rep(0.5, n); d[700] <- NA
+  expect_error(write_tfrecord(list(d = d), path), "feature 'd' contains NA")
+  d[700] <- NaN  # NaN is a float value
+  write_tfrecord(list(d = d), path)
+  expect_true(is.nan(kerasnative:::cpp_tfrecord_read_examples(path, "", -1)[[700]]$d$values))
+  expect_error(write_tfrecord(list(b = c(TRUE, FALSE)), path, as_bytes = "b"), "0\\.\\.255")
+})

@@ -255,3 +255,31 @@ test_that("Ctrl-C (SIGINT) during fit() stops at a batch boundary and leaves the
   expect_true(any(out == "RETURNED TRUE "))
   expect_true(any(out == "FINITE TRUE TRUE "))
 })
+
+test_that("R arrays become float32 rows as plain R computes them (parallel conversion, many blocks)", {
+  old <- kn_threads()
+  on.exit(kn_threads(old))
+  f32 <- function(x) readBin(writeBin(as.vector(x), raw(), size = 4), "double", n = length(x), size = 4)
+  set.seed(3)
+  n <- 203  # four 64-sample conversion blocks, the last partial
+  x <- array(rnorm(n * 3 * 4 * 2), c(n, 3, 4, 2))
+  m <- keras_model_sequential() %>% layer_flatten(input_shape = c(3, 4, 2))
+  # plain R: sample i flattened row-major = aperm(x[i, , , ]) read column-major
+  want <- t(vapply(seq_len(n), function(i) as.vector(aperm(x[i, , , ], 3:1)), numeric(24)))
+  for (th in c(1, 2)) {
+    kn_threads(th)
+    got <- predict(m, x, batch_size = 50)
+    expect_identical(got, matrix(f32(want), n, 24))
+  }
+  xi <- array(seq_len(n * 6) - 300L, c(n, 6))  # integer input
+  m2 <- keras_model_sequential() %>% layer_flatten(input_shape = 6)
+  expect_identical(predict(m2, xi), matrix(as.double(xi), n, 6))
+  # non-finite values are found by the parallel check and named by element
+  x[150, 2, 3, 1] <- NA
+  expect_error(predict(m, x), "`x` contains NA \\(element 1571\\)")  # 150 + 203 * 1 + 609 * 2
+  x[150, 2, 3, 1] <- -Inf
+  expect_error(predict(m, x), "`x` contains -Inf \\(element 1571\\)")
+  expect_false(kerasnative:::cpp_all_finite(c(1, NaN)))
+  expect_true(kerasnative:::cpp_all_finite(c(1L, -5L)))
+  expect_false(kerasnative:::cpp_all_finite(c(TRUE, NA)))
+})
