@@ -9,6 +9,7 @@
 # bundled 5,000-image sample.
 suppressMessages(library(kerasnative))
 threads <- as.integer(Sys.getenv("KERASNATIVE_THREADS", "2"))
+reps <- as.integer(Sys.getenv("BENCH_REPS", "3"))
 
 shared <- Sys.getenv("KERASNATIVE_SHARED", "")
 cands <- c(if (nzchar(shared)) c(file.path(shared, "mnist"), file.path(shared, "testdata", "mnist")),
@@ -26,7 +27,7 @@ path <- tempfile(fileext = ".tfrecord")
 if (exists("kn_config")) print(kn_config())
 kn_threads(threads)
 cat(sprintf("threads %d, CPU %s\n", threads, sub("^model name\\s*:\\s*", "", grep("^model name", readLines("/proc/cpuinfo"), value = TRUE)[1])))
-for (rep in 1:3) {
+for (rep in seq_len(reps)) {
   t <- system.time(write_tfrecord(list(image_raw = x, label = y), path, as_bytes = "image_raw"))[["elapsed"]]
   cat(sprintf("write_tfrecord: %d records, %.1f MB in %.3f s (%.0f records/s)\n", n, file.size(path) / 1e6, t, n / t))
 }
@@ -38,7 +39,7 @@ m2 <- keras_model_sequential() %>% layer_dense(256, activation = "relu", input_s
   layer_dense(128, activation = "relu") %>% layer_dropout(0.3) %>% layer_dense(10, activation = "softmax")
 m2 %>% compile(loss = "categorical_crossentropy", optimizer = optimizer_rmsprop(lr = 1e-3), metrics = "accuracy")
 ya <- to_categorical(y, 10)
-for (rep in 1:3) {
+for (rep in seq_len(reps)) {
   t_conv <- system.time(kerasnative:::model_data(m2, xa, ya))[["elapsed"]]
   t_pred <- system.time(p <- predict(m2, xa, batch_size = 1000))[["elapsed"]]
   t_fit <- system.time(fit(m2, xa, ya, batch_size = 128, epochs = 1, verbose = 0))[["elapsed"]]
@@ -79,7 +80,7 @@ for (nm in names(stages)) {
   r <- drain(stages[[nm]]())
   cat(sprintf("  stage %-34s %.0f records/s\n", nm, r$rows / r$seconds))
 }
-for (rep in 1:3) {
+for (rep in seq_len(reps)) {
   r <- drain(pipeline())
   cat(sprintf("pipeline (read, parse, decode, batch 128), %d threads: %d records in %.3f s = %.0f records/s\n",
               threads, as.integer(r$rows), r$seconds, r$rows / r$seconds))

@@ -11,7 +11,7 @@ REPS=${2:-2}
 grep -m1 "model name" /proc/cpuinfo
 i=1
 while [ "$i" -le "$REPS" ]; do
-  echo "=== before (rep $i)"; BENCH_FIT=0 R_LIBS=$BASE Rscript bench/bench_pipeline.R
-  echo "=== after (rep $i)"; BENCH_FIT=0 R_LIBS=_build/lib Rscript bench/bench_pipeline.R
+  echo "=== before (rep $i)"; BENCH_REPS=${BENCH_REPS:-1} BENCH_FIT=0 R_LIBS=$BASE Rscript bench/bench_pipeline.R
+  echo "=== after (rep $i)"; BENCH_REPS=${BENCH_REPS:-1} BENCH_FIT=0 R_LIBS=_build/lib Rscript bench/bench_pipeline.R
   i=$((i + 1))
 done
