@@ -30,20 +30,19 @@ for ns in kn_ns1 kn_ns2; do
 done
 ip -n kn_ns1 link set kn_veth1 up
 ip -n kn_ns2 link set kn_veth2 up
-echo "== ping across the veth pair"
-ip netns exec kn_ns1 ping -c 1 -W 2 10.77.0.2 | tail -2
+echo "== addresses: kn_ns1 $(ip -n kn_ns1 -4 -o addr show dev kn_veth1 | awk '{print $4}'), kn_ns2 $(ip -n kn_ns2 -4 -o addr show dev kn_veth2 | awk '{print $4}')"
 
 # "ssh" to a host = run the command in that host's namespace
 cat > "$WORK/agent.sh" <<'EOF'
 #!/bin/sh
 host=$1; shift
 case "$host" in
-  10.77.0.1) ns=kn_ns1 ;;
-  10.77.0.2) ns=kn_ns2 ;;
+  10.77.0.1) ns=kn_ns1; name=kn-host1 ;;
+  10.77.0.2) ns=kn_ns2; name=kn-host2 ;;
   *) echo "agent: unknown host $host" >&2; exit 1 ;;
 esac
 # own UTS namespace too: each "machine" has its own host name
-exec ip netns exec $ns unshare --uts sh -c "hostname kn-$ns; $*"
+exec ip netns exec $ns unshare --uts sh -c "hostname $name; $*"
 EOF
 chmod +x "$WORK/agent.sh"
 printf '10.77.0.1 slots=1\n10.77.0.2 slots=1\n' > "$WORK/hosts"
@@ -53,8 +52,9 @@ if [ -z "$1" ]; then
   cat > "$WORK/train.R" <<'EOF'
 suppressMessages(library(kerasnative))
 info <- distribute_init(timeout = 30)
-host <- system("ip -4 -o addr show kn_veth1 kn_veth2 2>/dev/null | awk '{print $4}'", intern = TRUE)
-cat(sprintf("rank %d of %d on host %s (pid %d)\n", info$rank, info$size, paste(host, collapse = ","), Sys.getpid()))
+addr <- system("ip -4 -o addr show | awk '/10.77/ {print $2, $4}'", intern = TRUE)
+cat(sprintf("rank %d of %d on host %s, interface %s (pid %d)\n", info$rank, info$size, Sys.info()[["nodename"]],
+            paste(addr, collapse = ","), Sys.getpid()))
 set.seed(1)
 x <- matrix(rnorm(4000), ncol = 4); y <- x %*% c(1, -2, 0.5, 1)
 m <- keras_model_sequential() %>% layer_dense(16, activation = "relu", input_shape = 4) %>% layer_dense(1)
@@ -71,8 +71,8 @@ EOF
 fi
 
 echo "== mpirun over TCP (btl tcp,self) between kn_ns1 and kn_ns2"
-ip netns exec kn_ns1 unshare --uts env R_LIBS="$LIB" sh -c 'hostname kn-kn_ns1; exec "$@"' sh mpirun --allow-run-as-root -np 2 --hostfile "$WORK/hosts" \
+ip netns exec kn_ns1 unshare --uts env R_LIBS="$LIB" sh -c 'hostname kn-host1; exec "$@"' sh mpirun --allow-run-as-root -np 2 --hostfile "$WORK/hosts" \
   --mca plm_rsh_agent "$WORK/agent.sh" --mca btl tcp,self \
   --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 \
-  -x R_LIBS Rscript "$SCRIPT"
+  --mca btl_base_verbose 0 -x R_LIBS Rscript "$SCRIPT"
 echo "== done"

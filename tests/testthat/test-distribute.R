@@ -64,8 +64,16 @@ test_that("2 processes: bitwise-equal weights, equal to one process with the sam
     "lin %>% compile(loss = 'mse', optimizer = optimizer_sgd(lr = 0.1))",
     "set_weights(lin, list(matrix(c(0.1, -0.2, 0.3, 0), 4, 1), 0.05))",
     "fit(lin, d$x, d$y[, 1], batch_size = 30, epochs = 2, shuffle = FALSE, verbose = 0)",
+    # the same from a dataset: each process reads its shard, 15 samples per step
+    "ds <- tensor_slices_dataset(list(d$x, matrix(d$y[, 1], ncol = 1))) %>%",
+    "  dataset_shard(distribute_size(), distribute_rank()) %>% dataset_batch(15)",
+    "lin2 <- keras_model_sequential() %>% layer_dense(1, input_shape = 4)",
+    "lin2 %>% compile(loss = 'mse', optimizer = optimizer_sgd(lr = 0.1))",
+    "set_weights(lin2, list(matrix(c(0.1, -0.2, 0.3, 0), 4, 1), 0.05))",
+    "h2 <- fit(lin2, ds, epochs = 2, verbose = 0)",
     "saveRDS(list(rank = info$rank, size = info$size, w = get_weights(m), h = h$metrics, e = e,",
-    "             lin = get_weights(lin)), file.path(out_dir, sprintf('out_%d.rds', info$rank)))"
+    "             lin = get_weights(lin), lin2 = get_weights(lin2), h2 = h2$metrics),",
+    "        file.path(out_dir, sprintf('out_%d.rds', info$rank)))"
   ), dir = dir)
   expect_equal(res$status, 0L, info = paste(res$output, collapse = "\n"))
   r0 <- readRDS(file.path(dir, "out_0.rds"))
@@ -85,14 +93,23 @@ test_that("2 processes: bitwise-equal weights, equal to one process with the sam
   expect_lt(rel(r0$e, evaluate(m, x, y, verbose = 0)), 1e-5)
   # the linear model against plain-R minibatch SGD on the mean squared error
   W <- matrix(c(0.1, -0.2, 0.3, 0), 4, 1); b <- 0.05
+  ep_loss <- c(0, 0)
   for (ep in 1:2) for (s in seq(1, 200, by = 30)) {
     i <- s:min(s + 29, 200)
-    d <- 2 * (x[i, , drop = FALSE] %*% W + b - y[i, 1]) / length(i)
+    r <- x[i, , drop = FALSE] %*% W + b - y[i, 1]
+    ep_loss[ep] <- ep_loss[ep] + sum(r^2) / 200
+    d <- 2 * r / length(i)
     W <- W - 0.1 * t(x[i, , drop = FALSE]) %*% d
     b <- b - 0.1 * sum(d)
   }
   expect_lt(rel(r0$lin, list(W, b)), 1e-5)
   expect_identical(r0$lin, r1$lin)
+  # shards of 15 per process: every global step holds the same 30 samples as above
+  expect_lt(rel(r0$lin2, list(W, b)), 1e-5)
+  expect_identical(r0$lin2, r1$lin2)
+  expect_identical(r0$h2, r1$h2)
+  expect_lt(rel(r0$h2$loss, ep_loss), 1e-5)  # global epoch loss, not process 0's shard
+  expect_gt(rel(r0$w, init), 1e-3)  # training moved the weights
 })
 
 test_that("a process that fails or dies makes the other stop with an error, not hang", {
