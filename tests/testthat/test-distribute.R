@@ -57,7 +57,9 @@ test_that("2 processes: bitwise-equal weights, equal to one process with the sam
     "m %>% compile(loss = 'mse', optimizer = optimizer_adam(lr = 0.01), metrics = 'mae')",
     "if (info$rank == 0) set_weights(m, d$init)  # others get it by the broadcast in fit()",
     "set.seed(5)",
-    "h <- fit(m, d$x, d$y, batch_size = 31, epochs = 3, verbose = 0, validation_split = 0.2)",
+    "cbs <- list(callback_csv_logger(file.path(out_dir, sprintf('log_%d.csv', info$rank))),",
+    "            callback_model_checkpoint(file.path(out_dir, sprintf('ck_%d.h5', info$rank))))",
+    "h <- fit(m, d$x, d$y, batch_size = 31, epochs = 3, verbose = 0, validation_split = 0.2, callbacks = cbs)",
     "e <- evaluate(m, d$x, d$y, verbose = 0)",
     # linear model trained with SGD, no shuffling: checked against plain R below
     "lin <- keras_model_sequential() %>% layer_dense(1, input_shape = 4)",
@@ -82,6 +84,10 @@ test_that("2 processes: bitwise-equal weights, equal to one process with the sam
   expect_identical(r0$w, r1$w)           # bitwise equal on every process
   expect_identical(r0$h, r1$h)
   expect_identical(r0$e, r1$e)
+  # only process 0 writes logs and checkpoints; its log holds the global figures
+  expect_true(file.exists(file.path(dir, "log_0.csv")) && file.exists(file.path(dir, "ck_0.h5")))
+  expect_false(file.exists(file.path(dir, "log_1.csv")) || file.exists(file.path(dir, "ck_1.h5")))
+  expect_equal(read.csv(file.path(dir, "log_0.csv"))$loss, r0$h$loss, tolerance = 1e-6)
   # reference: one process, same global batch, same initial weights and shuffling
   m <- build()
   set_weights(m, init)
