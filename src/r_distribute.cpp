@@ -225,7 +225,9 @@ List cpp_dist_fit_epoch(SEXP model, SEXP data, IntegerVector indices, int batch_
   };
   s->samples = 0;
   bool stopped = false;
-  std::vector<double> v = guarded([&] { return m.train_epoch(src, seed_of(seed), hooks.end(cb), stopped, hooks.begin()); });
+  // dropout masks etc.: process r > 0 draws its own stream (its samples differ from process 0's)
+  const uint64_t key = r == 0 ? seed_of(seed) : kn::splitmix64(seed_of(seed) ^ static_cast<uint64_t>(r));
+  std::vector<double> v = guarded([&] { return m.train_epoch(src, key, hooks.end(cb), stopped, hooks.begin()); });
   const double seen = static_cast<double>(s->samples);
   if (v.empty()) v.assign(pr.names.size(), 0.0);
   v = guarded([&] { return global_means(v, seen); });
