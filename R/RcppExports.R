@@ -109,6 +109,62 @@ cpp_read_npz <- function(path, members) {
     .Call(`_kerasnative_cpp_read_npz`, path, members)
 }
 
+cpp_dist_available <- function() {
+    .Call(`_kerasnative_cpp_dist_available`)
+}
+
+cpp_dist_init <- function(timeout) {
+    .Call(`_kerasnative_cpp_dist_init`, timeout)
+}
+
+cpp_dist_initialized <- function() {
+    .Call(`_kerasnative_cpp_dist_initialized`)
+}
+
+cpp_dist_rank_size <- function() {
+    .Call(`_kerasnative_cpp_dist_rank_size`)
+}
+
+cpp_dist_attach <- function(model, bucket_mb, overlap) {
+    invisible(.Call(`_kerasnative_cpp_dist_attach`, model, bucket_mb, overlap))
+}
+
+cpp_dist_detach <- function(model) {
+    invisible(.Call(`_kerasnative_cpp_dist_detach`, model))
+}
+
+cpp_dist_broadcast_weights <- function(model) {
+    invisible(.Call(`_kerasnative_cpp_dist_broadcast_weights`, model))
+}
+
+cpp_dist_average_state <- function(model) {
+    invisible(.Call(`_kerasnative_cpp_dist_average_state`, model))
+}
+
+cpp_dist_allreduce <- function(x) {
+    .Call(`_kerasnative_cpp_dist_allreduce`, x)
+}
+
+cpp_dist_broadcast <- function(x) {
+    .Call(`_kerasnative_cpp_dist_broadcast`, x)
+}
+
+cpp_dist_abort <- function(msg) {
+    invisible(.Call(`_kerasnative_cpp_dist_abort`, msg))
+}
+
+cpp_dist_stats <- function(model, reset) {
+    .Call(`_kerasnative_cpp_dist_stats`, model, reset)
+}
+
+cpp_dist_fit_epoch <- function(model, data, indices, batch_size, seed, verbose, dynamic, hook = NULL) {
+    .Call(`_kerasnative_cpp_dist_fit_epoch`, model, data, indices, batch_size, seed, verbose, dynamic, hook)
+}
+
+cpp_dist_evaluate <- function(model, data, batch_size, verbose, dynamic, hook = NULL) {
+    .Call(`_kerasnative_cpp_dist_evaluate`, model, data, batch_size, verbose, dynamic, hook)
+}
+
 cpp_layer_new <- function(class_name, config_json) {
     .Call(`_kerasnative_cpp_layer_new`, class_name, config_json)
 }

@@ -197,6 +197,7 @@ fit <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
     fit_plan_arrays(object, x, y, batch_size, validation_split, validation_data, shuffle,
                     class_weight, sample_weight)
   }
+  if (distribute_active()) return(distribute_fit(object, plan, epochs, verbose, callbacks, initial_epoch))
   fit_run(object, plan, epochs, verbose, callbacks, initial_epoch)
 }
 
@@ -311,7 +312,8 @@ fit_plan_arrays <- function(object, x, y, batch_size, validation_split, validati
       idx <- if (shuffle) sample.int(n) - 1L else seq_len(n) - 1L
       cpp_model_fit_epoch(ptr, data, as.integer(idx), batch_size, seed, verbose, dynamic, hook)
     },
-    validate = if (!is.null(val)) function(hook = NULL) cpp_model_evaluate(ptr, val, batch_size, 0L, FALSE, hook)
+    validate = if (!is.null(val)) function(hook = NULL) cpp_model_evaluate(ptr, val, batch_size, 0L, FALSE, hook),
+    arrays = list(data = data, val = val, shuffle = shuffle, n = n)  # for distribute_plan()
   )
 }
 
@@ -349,10 +351,15 @@ evaluate <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = 1,
   cbs <- callback_list(callbacks, object, list(batch_size = batch_size, steps = steps, verbose = verbose))
   hook <- batch_hook(cbs, "test", object)
   cbs_call(cbs, "on_test_begin", list())
-  out <- if (is_dataset(x)) evaluate_dataset(object, x, steps, verbose, hook)
-  else {
+  dist <- distribute_active()  # several processes: figures over all of them
+  if (dist && distribute_rank() != 0) verbose <- 0L
+  out <- if (is_dataset(x)) {
+    v <- evaluate_dataset(object, x, steps, verbose, hook)
+    if (dist) dist_mean(v) else v
+  } else {
     data <- model_data(object, x, y, sample_weight, fn = "evaluate")
-    cpp_model_evaluate(model_ptr(object), data, batch_size, verbose, dynamic_display(), hook)
+    (if (dist) cpp_dist_evaluate else cpp_model_evaluate)(model_ptr(object), data, batch_size, verbose,
+                                                          dynamic_display(), hook)
   }
   cbs_call(cbs, "on_test_end", list())
   out

@@ -354,6 +354,167 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_dist_available
+bool cpp_dist_available();
+RcppExport SEXP _kerasnative_cpp_dist_available() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_dist_available());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_dist_init
+List cpp_dist_init(double timeout);
+RcppExport SEXP _kerasnative_cpp_dist_init(SEXP timeoutSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< double >::type timeout(timeoutSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dist_init(timeout));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_dist_initialized
+bool cpp_dist_initialized();
+RcppExport SEXP _kerasnative_cpp_dist_initialized() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_dist_initialized());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_dist_rank_size
+IntegerVector cpp_dist_rank_size();
+RcppExport SEXP _kerasnative_cpp_dist_rank_size() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_dist_rank_size());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_dist_attach
+void cpp_dist_attach(SEXP model, double bucket_mb, bool overlap);
+RcppExport SEXP _kerasnative_cpp_dist_attach(SEXP modelSEXP, SEXP bucket_mbSEXP, SEXP overlapSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< double >::type bucket_mb(bucket_mbSEXP);
+    Rcpp::traits::input_parameter< bool >::type overlap(overlapSEXP);
+    cpp_dist_attach(model, bucket_mb, overlap);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_dist_detach
+void cpp_dist_detach(SEXP model);
+RcppExport SEXP _kerasnative_cpp_dist_detach(SEXP modelSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    cpp_dist_detach(model);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_dist_broadcast_weights
+void cpp_dist_broadcast_weights(SEXP model);
+RcppExport SEXP _kerasnative_cpp_dist_broadcast_weights(SEXP modelSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    cpp_dist_broadcast_weights(model);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_dist_average_state
+void cpp_dist_average_state(SEXP model);
+RcppExport SEXP _kerasnative_cpp_dist_average_state(SEXP modelSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    cpp_dist_average_state(model);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_dist_allreduce
+NumericVector cpp_dist_allreduce(NumericVector x);
+RcppExport SEXP _kerasnative_cpp_dist_allreduce(SEXP xSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< NumericVector >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dist_allreduce(x));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_dist_broadcast
+NumericVector cpp_dist_broadcast(NumericVector x);
+RcppExport SEXP _kerasnative_cpp_dist_broadcast(SEXP xSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< NumericVector >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dist_broadcast(x));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_dist_abort
+void cpp_dist_abort(std::string msg);
+RcppExport SEXP _kerasnative_cpp_dist_abort(SEXP msgSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type msg(msgSEXP);
+    cpp_dist_abort(msg);
+    return R_NilValue;
+END_RCPP
+}
+// cpp_dist_stats
+List cpp_dist_stats(SEXP model, bool reset);
+RcppExport SEXP _kerasnative_cpp_dist_stats(SEXP modelSEXP, SEXP resetSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< bool >::type reset(resetSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dist_stats(model, reset));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_dist_fit_epoch
+List cpp_dist_fit_epoch(SEXP model, SEXP data, IntegerVector indices, int batch_size, double seed, int verbose, bool dynamic, SEXP hook);
+RcppExport SEXP _kerasnative_cpp_dist_fit_epoch(SEXP modelSEXP, SEXP dataSEXP, SEXP indicesSEXP, SEXP batch_sizeSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type data(dataSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type indices(indicesSEXP);
+    Rcpp::traits::input_parameter< int >::type batch_size(batch_sizeSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
+    Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dist_fit_epoch(model, data, indices, batch_size, seed, verbose, dynamic, hook));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_dist_evaluate
+List cpp_dist_evaluate(SEXP model, SEXP data, int batch_size, int verbose, bool dynamic, SEXP hook);
+RcppExport SEXP _kerasnative_cpp_dist_evaluate(SEXP modelSEXP, SEXP dataSEXP, SEXP batch_sizeSEXP, SEXP verboseSEXP, SEXP dynamicSEXP, SEXP hookSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type data(dataSEXP);
+    Rcpp::traits::input_parameter< int >::type batch_size(batch_sizeSEXP);
+    Rcpp::traits::input_parameter< int >::type verbose(verboseSEXP);
+    Rcpp::traits::input_parameter< bool >::type dynamic(dynamicSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type hook(hookSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_dist_evaluate(model, data, batch_size, verbose, dynamic, hook));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_layer_new
 SEXP cpp_layer_new(std::string class_name, std::string config_json);
 RcppExport SEXP _kerasnative_cpp_layer_new(SEXP class_nameSEXP, SEXP config_jsonSEXP) {
@@ -1347,6 +1508,20 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_read_idx", (DL_FUNC) &_kerasnative_cpp_read_idx, 1},
     {"_kerasnative_cpp_read_npy", (DL_FUNC) &_kerasnative_cpp_read_npy, 2},
     {"_kerasnative_cpp_read_npz", (DL_FUNC) &_kerasnative_cpp_read_npz, 2},
+    {"_kerasnative_cpp_dist_available", (DL_FUNC) &_kerasnative_cpp_dist_available, 0},
+    {"_kerasnative_cpp_dist_init", (DL_FUNC) &_kerasnative_cpp_dist_init, 1},
+    {"_kerasnative_cpp_dist_initialized", (DL_FUNC) &_kerasnative_cpp_dist_initialized, 0},
+    {"_kerasnative_cpp_dist_rank_size", (DL_FUNC) &_kerasnative_cpp_dist_rank_size, 0},
+    {"_kerasnative_cpp_dist_attach", (DL_FUNC) &_kerasnative_cpp_dist_attach, 3},
+    {"_kerasnative_cpp_dist_detach", (DL_FUNC) &_kerasnative_cpp_dist_detach, 1},
+    {"_kerasnative_cpp_dist_broadcast_weights", (DL_FUNC) &_kerasnative_cpp_dist_broadcast_weights, 1},
+    {"_kerasnative_cpp_dist_average_state", (DL_FUNC) &_kerasnative_cpp_dist_average_state, 1},
+    {"_kerasnative_cpp_dist_allreduce", (DL_FUNC) &_kerasnative_cpp_dist_allreduce, 1},
+    {"_kerasnative_cpp_dist_broadcast", (DL_FUNC) &_kerasnative_cpp_dist_broadcast, 1},
+    {"_kerasnative_cpp_dist_abort", (DL_FUNC) &_kerasnative_cpp_dist_abort, 1},
+    {"_kerasnative_cpp_dist_stats", (DL_FUNC) &_kerasnative_cpp_dist_stats, 2},
+    {"_kerasnative_cpp_dist_fit_epoch", (DL_FUNC) &_kerasnative_cpp_dist_fit_epoch, 8},
+    {"_kerasnative_cpp_dist_evaluate", (DL_FUNC) &_kerasnative_cpp_dist_evaluate, 6},
     {"_kerasnative_cpp_layer_new", (DL_FUNC) &_kerasnative_cpp_layer_new, 2},
     {"_kerasnative_cpp_layer_class", (DL_FUNC) &_kerasnative_cpp_layer_class, 1},
     {"_kerasnative_cpp_layer_name", (DL_FUNC) &_kerasnative_cpp_layer_name, 1},

@@ -388,6 +388,7 @@ void Graph::backward_from(const std::vector<std::pair<int, const Tensor*>>& seed
       }
       nd.layer->backward_multi(ctx, in, outs, douts, din);
     }
+    if (on_node_backward) on_node_backward(static_cast<int>(ii));
   }
 }
 

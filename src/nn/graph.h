@@ -26,6 +26,7 @@
 // forward; layers receive their inputs' masks in RunContext::masks. Op nodes
 // and output-selection nodes carry no mask.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -99,6 +100,9 @@ class Graph {
   void backward(const std::vector<const Tensor*>& doutputs, bool training, uint64_t step_key);
   // Backward from gradients of any nodes (seeds: node id, gradient of its value).
   void backward_from(const std::vector<std::pair<int, const Tensor*>>& seeds, bool training, uint64_t step_key);
+  // Called by backward_from() after each layer node's backward (data-parallel
+  // training starts averaging gradients that are complete); null = none.
+  std::function<void(int node)> on_node_backward;
 
   const Tensor& value(int node) const { return values_[node]; }
   // Sum of the activity regularizers' penalties on the outputs of the last

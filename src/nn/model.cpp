@@ -285,7 +285,15 @@ std::vector<double> Model::train_batch(const Batch& b, uint64_t step_key) {
   }
   for (size_t e = 0; e < extra_losses_.size(); ++e)
     if (graph.needs_grad(extra_losses_[e])) seeds.emplace_back(extra_losses_[e], &dextra_[e]);
-  graph.backward_from(seeds, true, step_key);
+  if (sync) graph.on_node_backward = [this](int node) { sync->node_done(node); };
+  try {
+    graph.backward_from(seeds, true, step_key);
+  } catch (...) {
+    graph.on_node_backward = nullptr;
+    throw;
+  }
+  graph.on_node_backward = nullptr;
+  if (sync) sync->finish(params);  // gradients averaged over processes
   const std::vector<LayerPtr> layers = graph.layers();
   for (auto& l : layers) weight_penalty(*l, true);   // + gradients of the weight penalties
   opt_->update(params);
@@ -306,7 +314,10 @@ std::vector<double> Model::train_epoch(BatchSource& src, uint64_t seed, const Ba
   std::vector<double> sums;
   int64_t seen = 0, batch = 0;
   stopped = false;
-  while (src.next(b)) {
+  while (true) {
+    const bool has = src.next(b);
+    if (sync && !sync->begin_step(has ? &b : nullptr, graph, trainable_params())) break;
+    if (!has) break;
     if (begin && !begin(batch++, b.n())) { stopped = true; break; }
     std::vector<double> v = train_batch(b, step_rng.next_u64());
     if (sums.empty()) sums.assign(v.size(), 0.0);

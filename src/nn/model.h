@@ -57,8 +57,24 @@ using BatchCallback = std::function<bool(int64_t seen, const std::vector<double>
 // in the epoch and its number of samples; returns false to stop. Calling thread.
 using BatchBeginCallback = std::function<bool(int64_t batch, int64_t size)>;
 
+// Data-parallel training (src/dist implements it over MPI): every process
+// trains a replica on its share of each global batch and applies the same
+// update. Set Model::sync to train that way; null = single process.
+class GradientSync {
+ public:
+  virtual ~GradientSync() = default;
+  // Before each step, on every process: `b` is this process's batch, or null
+  // when it has none left. False = some process has none: the epoch ends on all.
+  virtual bool begin_step(const Batch* b, Graph& g, const std::vector<Param*>& params) = 0;
+  // During backward: layer node `node` is done (gradients may be complete).
+  virtual void node_done(int node) = 0;
+  // After backward: each trainable gradient becomes the global one (identical bits on all processes).
+  virtual void finish(const std::vector<Param*>& params) = 0;
+};
+
 class Model {
  public:
+  std::shared_ptr<GradientSync> sync;  // data-parallel training (null = one process)
   Graph graph;
   Rng rng{42};               // initializers; seeded from R
   std::string name;
