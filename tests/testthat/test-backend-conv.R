@@ -141,3 +141,18 @@ test_that("conv and pool ops record on symbolic tensors and train inside a lambd
                k_eval(k_pool2d(conv_ref(xv, array(0.1, c(3, 3, 2, 4)), c(1, 1), "same", c(1, 1)), c(2, 2),
                                strides = c(2, 2))), tolerance = 1e-5)
 })
+
+test_that("k_gradients flows through k_conv2d and k_pool2d (window sums by hand)", {
+  set.seed(5)
+  xv <- array(rnorm(2 * 4 * 5 * 2), c(2, 4, 5, 2))
+  x <- k_variable(xv); w <- k_variable(array(rnorm(2 * 3 * 2 * 1), c(2, 3, 2, 1)))
+  gw <- k_eval(k_gradients(k_sum(k_conv2d(x, w)), w)[[1]])
+  # d sum / d w[i, j, c, 1] = sum of x over the (valid) windows' cell (i, j)
+  ref <- array(0, c(2, 3, 2, 1))
+  for (i in 1:2) for (j in 1:3) for (c in 1:2) ref[i, j, c, 1] <- sum(xv[, i:(i + 2), j:(j + 2), c])
+  expect_equal(gw, ref, tolerance = 1e-5)
+  gx <- k_eval(k_gradients(k_sum(k_pool2d(x, c(2, 2), strides = c(2, 2), pool_mode = "avg")), x)[[1]])
+  ref_x <- array(0.25, c(2, 4, 5, 2))  # 2x2 windows cover rows 1-4 and columns 1-4; column 5 is dropped
+  ref_x[, , 5, ] <- 0
+  expect_equal(gx, ref_x, tolerance = 1e-6)
+})
