@@ -133,7 +133,7 @@ KN_REGISTER_OP(Conv, OpDef{"conv", 2, true, conv_infer, conv_fwd, conv_bwd});
 
 // ---------------------------------------------------------------- conv_transpose
 // The virtual convolution: input = this op's output (o..., F), output = x (s..., C).
-ConvGeom transpose_geom(OpAttrs& a, const Shape& xs, const Shape& ks, bool check) {
+ConvGeom transpose_geom(const OpAttrs& a, const Shape& xs, const Shape& ks, bool check) {
   const int64_t r = static_cast<int64_t>(xs.size()) - 2;
   ConvGeom g;
   g.C = ks[r];      // F: the virtual input's channels
@@ -177,16 +177,14 @@ TType conv_transpose_infer(OpAttrs& a, const std::vector<TType>& in) {
   return TType{DType::Float32, out};
 }
 
-void conv_transpose_fwd(const OpContext&, const OpAttrs& a0, const In& in, Tensor& out) {
-  OpAttrs a = a0;
+void conv_transpose_fwd(const OpContext&, const OpAttrs& a, const In& in, Tensor& out) {
   const ConvGeom g = transpose_geom(a, in[0]->shape, in[1]->shape, false);
   ConvWork work;
   out.zero();  // (N, o..., F) = adjoint of the virtual convolution applied to x
   conv_backward(g, in[0]->shape[0], nullptr, in[1]->ptr(), in[0]->ptr(), nullptr, out.ptr(), nullptr, nullptr, work);
 }
 
-void conv_transpose_bwd(const OpAttrs& a0, const In& in, const Tensor&, const Tensor& dout, const DIn& din) {
-  OpAttrs a = a0;
+void conv_transpose_bwd(const OpAttrs& a, const In& in, const Tensor&, const Tensor& dout, const DIn& din) {
   const ConvGeom g = transpose_geom(a, in[0]->shape, in[1]->shape, false);
   const int64_t N = in[0]->shape[0];
   ConvWork work;
