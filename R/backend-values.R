@@ -379,24 +379,6 @@ NULL
 
 #' @rdname backend_not_built
 #' @export
-k_conv1d <- not_built("k_conv1d")
-#' @rdname backend_not_built
-#' @export
-k_conv2d <- not_built("k_conv2d")
-#' @rdname backend_not_built
-#' @export
-k_conv2d_transpose <- not_built("k_conv2d_transpose")
-#' @rdname backend_not_built
-#' @export
-k_conv3d <- not_built("k_conv3d")
-#' @rdname backend_not_built
-#' @export
-k_pool2d <- not_built("k_pool2d")
-#' @rdname backend_not_built
-#' @export
-k_pool3d <- not_built("k_pool3d")
-#' @rdname backend_not_built
-#' @export
 k_rnn <- not_built("k_rnn")
 #' @rdname backend_not_built
 #' @export
@@ -434,9 +416,3 @@ k_batch_normalization <- not_built("k_batch_normalization")
 #' @rdname backend_not_built
 #' @export
 k_resize_images <- not_built("k_resize_images")
-#' @rdname backend_not_built
-#' @export
-k_separable_conv2d <- not_built("k_separable_conv2d")
-#' @rdname backend_not_built
-#' @export
-k_depthwise_conv2d <- not_built("k_depthwise_conv2d")

@@ -1,6 +1,7 @@
-// Window geometry shared by the convolution and pooling layers (Keras 2.2 /
-// TensorFlow semantics), plus the im2col / col2im transforms used by Conv1D and
-// Conv2D. Everything is channels-last; a 1-D op is a 2-D op with height 1.
+// Window geometry shared by the convolution and pooling kernels (Keras 2.2 /
+// TensorFlow semantics), plus the im2col / col2im transforms of conv.cpp.
+// Everything is channels-last; a 1-D or 2-D op is a 3-D op with unit depth
+// (and height).
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -44,26 +45,30 @@ inline bool window_axis(WindowAxis& a, const std::string& padding) {
   return a.out >= 1;
 }
 
-// Geometry of a 2-D channels-last convolution, per sample:
-// input (H, W, C) -> output (OH, OW, F), kernel (KH, KW, C, F).
+// Geometry of a channels-last convolution with up to three spatial axes, per
+// sample: input (D, H, W, C) -> output (OD, OH, OW, F), kernel (KD, KH, KW, C, F).
+// A 2-D convolution has d = {in 1, k 1, out 1}; a 1-D one also h = d.
 struct ConvGeom {
-  WindowAxis h, w;
+  WindowAxis d = unit_axis(), h = unit_axis(), w;
   int64_t C = 0;  // input channels
   int64_t F = 0;  // filters
-  int64_t K() const { return h.k * w.k * C; }      // im2col row length
-  int64_t in_size() const { return h.in * w.in * C; }   // per-sample input size
-  int64_t out_pixels() const { return h.out * w.out; }  // per-sample output rows
+  static WindowAxis unit_axis() { WindowAxis a; a.in = 1; a.out = 1; return a; }
+  int64_t taps() const { return d.k * h.k * w.k; }                 // kernel cells
+  int64_t K() const { return taps() * C; }                          // im2col row length
+  int64_t in_size() const { return d.in * h.in * w.in * C; }        // per-sample input size
+  int64_t out_pixels() const { return d.out * h.out * w.out; }      // per-sample output rows
 };
 
-// Calls fn(n, oh, ow0, ow1, row) for each run of output rows in [r0, r1) that
-// share (n, oh); row is the global index of (n, oh, ow0).
+// Calls fn(n, od, oh, ow0, ow1, row) for each run of output rows in [r0, r1)
+// that share (n, od, oh); row is the global index of (n, od, oh, ow0).
 template <class Fn>
 inline void for_row_segments(const ConvGeom& g, int64_t r0, int64_t r1, Fn fn) {
   const int64_t P = g.out_pixels();
   for (int64_t r = r0; r < r1;) {
-    const int64_t n = r / P, p = r % P, oh = p / g.w.out, ow0 = p % g.w.out;
+    const int64_t n = r / P, p = r % P, q = p / g.w.out, ow0 = p % g.w.out;
+    const int64_t od = q / g.h.out, oh = q % g.h.out;
     const int64_t ow1 = std::min(g.w.out, ow0 + (r1 - r));
-    fn(n, oh, ow0, ow1, r);
+    fn(n, od, oh, ow0, ow1, r);
     r += ow1 - ow0;
   }
 }
@@ -83,57 +88,72 @@ inline void valid_cols(const WindowAxis& a, int64_t j, int64_t ow0, int64_t ow1,
   hi = std::max(lo, std::min(ow1, last + 1));
 }
 
-// im2col for global output rows [r0, r1) of a batch, row r = (n, oh, ow):
-// col(r - r0, (i, j, c)) = x(n, oh*sh - pt + i*dh, ow*sw - pl + j*dw, c), zero
-// outside the input. x: (N, H, W, C); col: (r1 - r0, KH*KW*C).
+// Input index of window cell i for output position o along axis a (may be
+// outside [0, a.in)).
+inline int64_t window_in(const WindowAxis& a, int64_t o, int64_t i) {
+  return o * a.stride - a.pad_before + i * a.dilation;
+}
+
+// im2col for global output rows [r0, r1) of a batch, row r = (n, od, oh, ow):
+// col(r - r0, (a, i, j, c)) = x(n, od*sd - pd + a*dd, oh*sh - pt + i*dh,
+// ow*sw - pl + j*dw, c), zero outside the input. x: (N, D, H, W, C);
+// col: (r1 - r0, KD*KH*KW*C).
 inline void im2col_rows(const ConvGeom& g, const float* x, int64_t r0, int64_t r1, float* col) {
-  const int64_t K = g.K(), C = g.C, KW = g.w.k;
-  for_row_segments(g, r0, r1, [&](int64_t n, int64_t oh, int64_t ow0, int64_t ow1, int64_t row) {
-    const float* xs = x + n * g.in_size();  // (H, W, C)
+  const int64_t K = g.K(), C = g.C, KH = g.h.k, KW = g.w.k;
+  for_row_segments(g, r0, r1, [&](int64_t n, int64_t od, int64_t oh, int64_t ow0, int64_t ow1, int64_t row) {
+    const float* xs = x + n * g.in_size();  // (D, H, W, C)
     float* seg = col + (row - r0) * K;      // (ow1 - ow0, K)
-    for (int64_t i = 0; i < g.h.k; ++i) {
-      const int64_t ih = oh * g.h.stride - g.h.pad_before + i * g.h.dilation;
-      for (int64_t j = 0; j < KW; ++j) {
-        float* d0 = seg + (i * KW + j) * C;  // column block (i, j) of the segment's rows
-        int64_t lo = ow0, hi = ow0;
-        if (ih >= 0 && ih < g.h.in) valid_cols(g.w, j, ow0, ow1, lo, hi);
-        for (int64_t ow = ow0; ow < lo; ++ow)
-          for (int64_t c = 0; c < C; ++c) d0[(ow - ow0) * K + c] = 0.0f;
-        for (int64_t ow = hi; ow < ow1; ++ow)
-          for (int64_t c = 0; c < C; ++c) d0[(ow - ow0) * K + c] = 0.0f;
-        if (lo >= hi) continue;
-        const int64_t sw = g.w.stride * C;
-        const float* src = xs + (ih * g.w.in + lo * g.w.stride - g.w.pad_before + j * g.w.dilation) * C;
-        float* dst = d0 + (lo - ow0) * K;
-        if (C == 1) {
-          for (int64_t ow = lo; ow < hi; ++ow, src += sw, dst += K) *dst = *src;
-        } else {
-          for (int64_t ow = lo; ow < hi; ++ow, src += sw, dst += K) std::copy(src, src + C, dst);
+    for (int64_t a = 0; a < g.d.k; ++a) {
+      const int64_t id = window_in(g.d, od, a);
+      for (int64_t i = 0; i < KH; ++i) {
+        const int64_t ih = window_in(g.h, oh, i);
+        const bool row_in = id >= 0 && id < g.d.in && ih >= 0 && ih < g.h.in;
+        for (int64_t j = 0; j < KW; ++j) {
+          float* d0 = seg + ((a * KH + i) * KW + j) * C;  // column block (a, i, j) of the segment's rows
+          int64_t lo = ow0, hi = ow0;
+          if (row_in) valid_cols(g.w, j, ow0, ow1, lo, hi);
+          for (int64_t ow = ow0; ow < lo; ++ow)
+            for (int64_t c = 0; c < C; ++c) d0[(ow - ow0) * K + c] = 0.0f;
+          for (int64_t ow = hi; ow < ow1; ++ow)
+            for (int64_t c = 0; c < C; ++c) d0[(ow - ow0) * K + c] = 0.0f;
+          if (lo >= hi) continue;
+          const int64_t sw = g.w.stride * C;
+          const float* src = xs + ((id * g.h.in + ih) * g.w.in + window_in(g.w, lo, j)) * C;
+          float* dst = d0 + (lo - ow0) * K;
+          if (C == 1) {
+            for (int64_t ow = lo; ow < hi; ++ow, src += sw, dst += K) *dst = *src;
+          } else {
+            for (int64_t ow = lo; ow < hi; ++ow, src += sw, dst += K) std::copy(src, src + C, dst);
+          }
         }
       }
     }
   });
 }
 
-// Adjoint of im2col_rows: dx(n, ih, iw, c) += dcol(r - r0, (i, j, c)).
-// dx: (N, H, W, C); dcol: (r1 - r0, KH*KW*C).
+// Adjoint of im2col_rows: dx(n, id, ih, iw, c) += dcol(r - r0, (a, i, j, c)).
+// dx: (N, D, H, W, C); dcol: (r1 - r0, KD*KH*KW*C).
 inline void col2im_rows_add(const ConvGeom& g, const float* dcol, int64_t r0, int64_t r1, float* dx) {
-  const int64_t K = g.K(), C = g.C, KW = g.w.k;
-  for_row_segments(g, r0, r1, [&](int64_t n, int64_t oh, int64_t ow0, int64_t ow1, int64_t row) {
-    float* xs = dx + n * g.in_size();          // (H, W, C)
+  const int64_t K = g.K(), C = g.C, KH = g.h.k, KW = g.w.k;
+  for_row_segments(g, r0, r1, [&](int64_t n, int64_t od, int64_t oh, int64_t ow0, int64_t ow1, int64_t row) {
+    float* xs = dx + n * g.in_size();          // (D, H, W, C)
     const float* seg = dcol + (row - r0) * K;  // (ow1 - ow0, K)
-    for (int64_t i = 0; i < g.h.k; ++i) {
-      const int64_t ih = oh * g.h.stride - g.h.pad_before + i * g.h.dilation;
-      if (ih < 0 || ih >= g.h.in) continue;
-      for (int64_t j = 0; j < KW; ++j) {
-        int64_t lo, hi;
-        valid_cols(g.w, j, ow0, ow1, lo, hi);
-        if (lo >= hi) continue;
-        const int64_t sw = g.w.stride * C;
-        float* dst = xs + (ih * g.w.in + lo * g.w.stride - g.w.pad_before + j * g.w.dilation) * C;
-        const float* src = seg + (lo - ow0) * K + (i * KW + j) * C;
-        for (int64_t ow = lo; ow < hi; ++ow, src += K, dst += sw)
-          for (int64_t c = 0; c < C; ++c) dst[c] += src[c];
+    for (int64_t a = 0; a < g.d.k; ++a) {
+      const int64_t id = window_in(g.d, od, a);
+      if (id < 0 || id >= g.d.in) continue;
+      for (int64_t i = 0; i < KH; ++i) {
+        const int64_t ih = window_in(g.h, oh, i);
+        if (ih < 0 || ih >= g.h.in) continue;
+        for (int64_t j = 0; j < KW; ++j) {
+          int64_t lo, hi;
+          valid_cols(g.w, j, ow0, ow1, lo, hi);
+          if (lo >= hi) continue;
+          const int64_t sw = g.w.stride * C;
+          float* dst = xs + ((id * g.h.in + ih) * g.w.in + window_in(g.w, lo, j)) * C;
+          const float* src = seg + (lo - ow0) * K + ((a * KH + i) * KW + j) * C;
+          for (int64_t ow = lo; ow < hi; ++ow, src += K, dst += sw)
+            for (int64_t c = 0; c < C; ++c) dst[c] += src[c];
+        }
       }
     }
   });

@@ -2,19 +2,13 @@
 // ZeroPadding2D. Keras 2.2 semantics: cross-correlation, channels-last,
 // kernel (kh, kw, in, out), TensorFlow "same" padding.
 //
-// Conv implementation: im2col + sgemm over blocks of output rows. The batch is
-// split into tasks of whole samples (the split depends only on the batch size,
-// never on the thread count); tasks run through parallel_for, each with a
-// single-threaded sgemm. Backward recomputes the im2col block, accumulates a
-// per-task partial dW/db and the partials are summed in task order afterwards,
-// so gradients are bitwise identical whatever the number of threads.
+// The math is src/kernels/conv.h's (im2col + sgemm in fixed sample tasks,
+// bitwise identical at any thread count); this file holds the Keras layers.
 #include <algorithm>
 #include <cstring>
-#include <mutex>
 
 #include "activations.h"
-#include "im2col.h"
-#include "gemm.h"
+#include "conv.h"
 #include "initializers.h"
 #include "layer.h"
 #include "parallel.h"
@@ -41,63 +35,6 @@ std::vector<int64_t> ints_or(const Json& cfg, const std::string& key, size_t n, 
     throw Error("layer '" + layer + "': " + e.what());
   }
 }
-
-// A fixed pool of per-worker buffer sets living in a node's Scratch. Buffers are
-// sized before the parallel region; tasks borrow one set (any set: the result
-// does not depend on which). If the backend runs more tasks at once than there
-// are sets, the extra task uses its own temporary buffers.
-class WorkerPool {
- public:
-  // Buffer b of worker w is s.t[base + w * shapes.size() + b], at least
-  // shape_numel(shapes[b]) floats (grown, never shrunk).
-  WorkerPool(Scratch& s, size_t base, int64_t n_workers, const std::vector<Shape>& shapes)
-      : s_(s), base_(base), per_(shapes.size()), shapes_(shapes) {
-    for (int64_t w = 0; w < n_workers; ++w) {
-      for (size_t b = 0; b < per_; ++b) {
-        Tensor& t = s_.at(base_ + w * per_ + b);
-        if (t.size() < shape_numel(shapes[b])) t.resize(shapes[b]);
-      }
-      free_.push_back(static_cast<int>(w));
-    }
-  }
-  int acquire() {
-    std::lock_guard<std::mutex> lock(m_);
-    if (free_.empty()) return -1;
-    int w = free_.back();
-    free_.pop_back();
-    return w;
-  }
-  void release(int w) {
-    if (w < 0) return;
-    std::lock_guard<std::mutex> lock(m_);
-    free_.push_back(w);
-  }
-  float* buf(int w, size_t b) { return s_.t[base_ + w * per_ + b].ptr(); }
-  const std::vector<Shape>& shapes() const { return shapes_; }
-
- private:
-  Scratch& s_;
-  size_t base_, per_;
-  std::vector<Shape> shapes_;
-  std::vector<int> free_;
-  std::mutex m_;
-};
-
-// Borrowed buffer set for one task.
-struct Borrow {
-  WorkerPool& pool;
-  int w;
-  std::vector<std::vector<float>> own;  // used only when the pool was empty
-  explicit Borrow(WorkerPool& p) : pool(p), w(p.acquire()) {
-    if (w < 0)
-      for (auto& s : p.shapes()) own.emplace_back(static_cast<size_t>(shape_numel(s)));
-  }
-  ~Borrow() { pool.release(w); }
-  float* operator[](size_t b) { return w >= 0 ? pool.buf(w, b) : own[b].data(); }
-};
-
-constexpr int64_t kTasksPerBatch = 16;      // samples are split into at most this many tasks
-constexpr int64_t kColBlockFloats = 262144;  // im2col block budget (1 MB)
 
 }  // namespace
 
@@ -177,150 +114,36 @@ class ConvBase : public Layer {
     return Shape{g.w.out, filters};
   }
 
-  // Task split (depends only on the batch size) and row block size.
-  struct Plan {
-    int64_t N, P, K, F, per_task, n_tasks, block_rows;
-    bool identity;  // 1x1 kernel, stride 1, no padding: the input is its own im2col
-  };
-  Plan plan(const ConvGeom& g, int64_t N) const {
-    Plan p;
-    p.N = N; p.P = g.out_pixels(); p.K = g.K(); p.F = g.F;
-    p.per_task = std::max<int64_t>(1, (N + kTasksPerBatch - 1) / kTasksPerBatch);
-    p.n_tasks = n_chunks(N, p.per_task);
-    // Rows per im2col block: the budget, but never more than a task's rows (a
-    // task is per_task samples of P output rows), so the worker buffers
-    // (block_rows, K) and (block_rows, F) are sized by what a task uses.
-    p.block_rows = std::min(std::max<int64_t>(1, kColBlockFloats / p.K), p.per_task * p.P);
-    p.identity = g.h.k == 1 && g.w.k == 1 && g.h.stride == 1 && g.w.stride == 1 &&
-                 g.h.pad_before == 0 && g.w.pad_before == 0 && g.h.out == g.h.in && g.w.out == g.w.in;
-    return p;
-  }
-
-  static void gemm(bool single, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A,
-                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-    if (single) sgemm_st(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
-    else sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
-  }
-
   void forward(const RunContext& ctx, const std::vector<const Tensor*>& in, Tensor& out) override {
     const Tensor& x = *in[0];  // (N, H, W, C) or (N, L, C)
     const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
-    const Plan p = plan(g, x.shape[0]);
-    const float* W = params[0].value.ptr();                // (K, F)
     const float* b = use_bias ? params[1].value.ptr() : nullptr;  // (F)
-    float* y = out.ptr();                                  // (N*P, F)
-    const bool single = p.n_tasks > 1;                     // parallel over tasks, else inside gemm
-    const int64_t n_workers = std::min<int64_t>(p.n_tasks, std::max(1, num_threads()));
-    // Worker buffers (shared layout with backward): col block (R, K).
-    WorkerPool pool(*ctx.scratch, 2, n_workers,
-                    p.identity ? std::vector<Shape>{} : std::vector<Shape>{Shape{p.block_rows, p.K}});
-    parallel_for(p.n_tasks, [&](int64_t t) {
-      const int64_t r_begin = t * p.per_task * p.P;
-      const int64_t r_end = std::min(p.N, (t + 1) * p.per_task) * p.P;
-      Borrow bufs(pool);
-      for (int64_t r0 = r_begin; r0 < r_end; r0 += p.block_rows) {
-        const int64_t r1 = std::min(r_end, r0 + p.block_rows), rr = r1 - r0;
-        const float* col;                                  // (rr, K)
-        if (p.identity) {
-          col = x.ptr() + r0 * p.K;
-        } else {
-          im2col_rows(g, x.ptr(), r0, r1, bufs[0]);
-          col = bufs[0];
-        }
-        float* yb = y + r0 * p.F;                          // (rr, F)
-        gemm(single, false, false, rr, p.F, p.K, col, p.K, W, p.F, 0.0f, yb, p.F);
-        // bias and activation (ReLU fused, branch-free)
-        bias_relu_rows(yb, rr, p.F, b, act == Activation::Relu);
-        if (act != Activation::Relu) activation_forward(act, yb, rr, p.F);
-      }
-    });
+    // out (N*P, F) = x (*) kernel (K, F) + b, ReLU fused
+    conv_forward(g, x.shape[0], x.ptr(), params[0].value.ptr(), b, act == Activation::Relu, false, out.ptr(),
+                 ctx.scratch->t);
+    if (act != Activation::Relu) activation_forward(act, out.ptr(), out.size() / filters, filters);
   }
 
   void backward(const RunContext& ctx, const std::vector<const Tensor*>& in, const Tensor& out,
                 const Tensor& dout, const std::vector<Tensor*>& din) override {
     const Tensor& x = *in[0];  // (N, H, W, C) or (N, L, C)
     const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
-    const Plan p = plan(g, x.shape[0]);
-    const bool want_params = trainable;
-    float* dx = din[0] ? din[0]->ptr() : nullptr;          // (N, H, W, C)
-    if (!want_params && !dx) return;
-    const float* W = params[0].value.ptr();                // (K, F)
-    const bool single = p.n_tasks > 1;
-    Scratch& s = *ctx.scratch;
-    const int64_t n_workers = std::min<int64_t>(p.n_tasks, std::max(1, num_threads()));
-    // Worker buffers: col (R, K), dz (R, F), dcol (R, K). Created first: it may
-    // grow s.t, which would invalidate references taken before.
-    WorkerPool pool(s, 2, n_workers,
-                    {Shape{p.identity ? 0 : p.block_rows, p.K}, Shape{p.block_rows, p.F},
-                     Shape{p.identity ? 0 : p.block_rows, p.K}});
-    Tensor& dw_part = s.at(0);                             // (T, K, F) per-task partial dW
-    Tensor& db_part = s.at(1);                             // (T, F) per-task partial db
-    if (want_params) {
-      dw_part.resize({p.n_tasks, p.K, p.F});
-      db_part.resize({p.n_tasks, p.F});
+    float* dx = din[0] ? din[0]->ptr() : nullptr;  // (N, H, W, C)
+    if (!trainable && !dx) return;
+    // Gradient before the activation: ReLU and linear are taken block by block
+    // inside the kernel; other activations first into a buffer (N*P, F).
+    const float* dy = dout.ptr();
+    const float* relu_y = act == Activation::Relu ? out.ptr() : nullptr;
+    if (act != Activation::Relu && act != Activation::Linear) {
+      if (ctx.scratch->sub.empty()) ctx.scratch->sub.resize(1);
+      Tensor& dz = ctx.scratch->sub[0].at(0);  // (N, OH, OW, F)
+      dz.resize(out.shape);
+      activation_backward(act, out.ptr(), dout.ptr(), dz.ptr(), out.size() / filters, filters);
+      dy = dz.ptr();
     }
-    parallel_for(p.n_tasks, [&](int64_t t) {
-      const int64_t r_begin = t * p.per_task * p.P;
-      const int64_t r_end = std::min(p.N, (t + 1) * p.per_task) * p.P;
-      Borrow bufs(pool);
-      float* dw = want_params ? dw_part.ptr() + t * p.K * p.F : nullptr;  // (K, F)
-      float* db = want_params ? db_part.ptr() + t * p.F : nullptr;        // (F)
-      if (db) std::fill(db, db + p.F, 0.0f);
-      bool first = true;
-      for (int64_t r0 = r_begin; r0 < r_end; r0 += p.block_rows) {
-        const int64_t r1 = std::min(r_end, r0 + p.block_rows), rr = r1 - r0;
-        // dz (rr, F): gradient before the activation.
-        const float* dz;
-        if (act == Activation::Linear) {
-          dz = dout.ptr() + r0 * p.F;
-        } else if (act == Activation::Relu) {
-          relu_backward(out.ptr() + r0 * p.F, dout.ptr() + r0 * p.F, bufs[1], rr * p.F);
-          dz = bufs[1];
-        } else {
-          activation_backward(act, out.ptr() + r0 * p.F, dout.ptr() + r0 * p.F, bufs[1], rr, p.F);
-          dz = bufs[1];
-        }
-        if (want_params) {
-          const float* col;                                // (rr, K)
-          if (p.identity) {
-            col = x.ptr() + r0 * p.K;
-          } else {
-            im2col_rows(g, x.ptr(), r0, r1, bufs[0]);
-            col = bufs[0];
-          }
-          // dW (K, F) (+)= col^T (K, rr) * dz (rr, F)
-          gemm(single, true, false, p.K, p.F, rr, col, p.K, dz, p.F, first ? 0.0f : 1.0f, dw, p.F);
-          if (use_bias)
-            for (int64_t r = 0; r < rr; ++r) add_scaled(db, dz + r * p.F, 1.0f, p.F);
-        }
-        if (dx) {
-          if (p.identity) {
-            // dx (rr, K) += dz (rr, F) * W^T (F, K)
-            gemm(single, false, true, rr, p.K, p.F, dz, p.F, W, p.F, 1.0f, dx + r0 * p.K, p.K);
-          } else {
-            gemm(single, false, true, rr, p.K, p.F, dz, p.F, W, p.F, 0.0f, bufs[2], p.K);
-            col2im_rows_add(g, bufs[2], r0, r1, dx);
-          }
-        }
-        first = false;
-      }
-    });
-    if (!want_params) return;
-    // Sum the partials in task order (fixed), parallel over disjoint element ranges.
-    const int64_t KF = p.K * p.F, grain = 4096, T = p.n_tasks;
-    float* gw = params[0].grad.ptr();                      // (K, F)
-    parallel_for(n_chunks(KF, grain), [&](int64_t c) {
-      const int64_t lo = c * grain, hi = std::min(KF, lo + grain);
-      for (int64_t t = 0; t < T; ++t) {
-        const float* src = dw_part.ptr() + t * KF;
-        for (int64_t e = lo; e < hi; ++e) gw[e] += src[e];
-      }
-    });
-    if (use_bias) {
-      float* gb = params[1].grad.ptr();                    // (F)
-      for (int64_t t = 0; t < T; ++t)
-        for (int64_t f = 0; f < p.F; ++f) gb[f] += db_part.data[t * p.F + f];
-    }
+    float* dw = trainable ? params[0].grad.ptr() : nullptr;             // (K, F)
+    float* db = trainable && use_bias ? params[1].grad.ptr() : nullptr;  // (F)
+    conv_backward(g, x.shape[0], x.ptr(), params[0].value.ptr(), dy, relu_y, dx, dw, db, ctx.scratch->t);
   }
 
   Json config() const override {

@@ -3,14 +3,13 @@
 // filters, in), as Keras stores them. Windows as TensorFlow places them
 // (im2col.h's WindowAxis); the transpose is the adjoint of the convolution
 // from its output shape to its input shape (see layers_conv_transpose.cpp for
-// the output size and padding rules). Both run im2col over 3-D windows (local
-// helpers below: gathers, no arithmetic) in fixed row blocks, then the
-// threaded sgemm of src/kernels.
+// the output size and padding rules). The math is src/kernels/conv.h's: the
+// transpose's forward is the virtual convolution's backward-data, its input
+// gradient that convolution's forward.
 #include <algorithm>
 
 #include "activations.h"
-#include "gemm.h"
-#include "im2col.h"
+#include "conv.h"
 #include "initializers.h"
 #include "layer.h"
 #include "parallel.h"
@@ -18,62 +17,6 @@
 namespace kn {
 
 namespace {
-// A 3-D window geometry: input (D, H, W, C) -> output rows (OD, OH, OW).
-struct Geom3 {
-  WindowAxis a[3];
-  int64_t C = 0;
-  int64_t K() const { return a[0].k * a[1].k * a[2].k * C; }
-  int64_t P() const { return a[0].out * a[1].out * a[2].out; }
-  int64_t in_size() const { return a[0].in * a[1].in * a[2].in * C; }
-};
-// col(r - r0, ((i, j, q), c)) = x(n, od*s - p + i*dil, ...); zero outside.
-void im2col3(const Geom3& g, const float* x, int64_t r0, int64_t r1, float* col) {
-  const int64_t K = g.K(), C = g.C, P = g.P();
-  parallel_for(n_chunks(r1 - r0, 32), [&](int64_t t) {
-    const int64_t lo = r0 + t * 32, hi = std::min(r1, lo + 32);
-    for (int64_t r = lo; r < hi; ++r) {
-      const int64_t n = r / P, p = r % P;
-      const int64_t o[3] = {p / (g.a[1].out * g.a[2].out), (p / g.a[2].out) % g.a[1].out, p % g.a[2].out};
-      float* dst = col + (r - r0) * K;
-      int64_t e = 0;
-      for (int64_t i = 0; i < g.a[0].k; ++i) {
-        const int64_t id = o[0] * g.a[0].stride - g.a[0].pad_before + i * g.a[0].dilation;
-        for (int64_t j = 0; j < g.a[1].k; ++j) {
-          const int64_t ih = o[1] * g.a[1].stride - g.a[1].pad_before + j * g.a[1].dilation;
-          for (int64_t q = 0; q < g.a[2].k; ++q, e += C) {
-            const int64_t iw = o[2] * g.a[2].stride - g.a[2].pad_before + q * g.a[2].dilation;
-            const bool in = id >= 0 && id < g.a[0].in && ih >= 0 && ih < g.a[1].in && iw >= 0 && iw < g.a[2].in;
-            if (!in) { std::fill(dst + e, dst + e + C, 0.0f); continue; }
-            const float* src = x + n * g.in_size() + ((id * g.a[1].in + ih) * g.a[2].in + iw) * C;
-            std::copy(src, src + C, dst + e);
-          }
-        }
-      }
-    }
-  });
-}
-// Adjoint: dx(n, ...) += dcol(r - r0, ...). Sequential (rows of one sample overlap).
-void col2im3_add(const Geom3& g, const float* dcol, int64_t r0, int64_t r1, float* dx) {
-  const int64_t K = g.K(), C = g.C, P = g.P();
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t n = r / P, p = r % P;
-    const int64_t o[3] = {p / (g.a[1].out * g.a[2].out), (p / g.a[2].out) % g.a[1].out, p % g.a[2].out};
-    const float* src = dcol + (r - r0) * K;
-    int64_t e = 0;
-    for (int64_t i = 0; i < g.a[0].k; ++i) {
-      const int64_t id = o[0] * g.a[0].stride - g.a[0].pad_before + i * g.a[0].dilation;
-      for (int64_t j = 0; j < g.a[1].k; ++j) {
-        const int64_t ih = o[1] * g.a[1].stride - g.a[1].pad_before + j * g.a[1].dilation;
-        for (int64_t q = 0; q < g.a[2].k; ++q, e += C) {
-          const int64_t iw = o[2] * g.a[2].stride - g.a[2].pad_before + q * g.a[2].dilation;
-          if (id < 0 || id >= g.a[0].in || ih < 0 || ih >= g.a[1].in || iw < 0 || iw >= g.a[2].in) continue;
-          float* d = dx + n * g.in_size() + ((id * g.a[1].in + ih) * g.a[2].in + iw) * C;
-          for (int64_t c = 0; c < C; ++c) d[c] += src[e + c];
-        }
-      }
-    }
-  }
-}
 int64_t deconv_len(int64_t in, int64_t k, int64_t s, const std::string& pad, int64_t op) {
   if (op < 0) return pad == "valid" ? in * s + std::max<int64_t>(k - s, 0) : in * s;
   return (in - 1) * s + k - 2 * (pad == "same" ? k / 2 : 0) + op;
@@ -95,14 +38,16 @@ class Conv3DBase : public Layer {
 
   // The convolution's geometry: for Conv3D from the input; for the transpose,
   // the virtual convolution from this layer's output to its input.
-  Geom3 geometry(const Shape& s) const {
+  ConvGeom geometry(const Shape& s) const {
     if (s.size() != 4)
       throw Error("layer '" + name + "' (" + class_name() + ") expects inputs of shape (D, H, W, C) per sample, "
                   "i.e. (None, D, H, W, C), but got " + shape_str(s));
-    Geom3 g;
-    g.C = transpose ? filters : s[3];
+    ConvGeom g;
+    g.C = transpose ? filters : s[3];  // the (virtual) convolution's input channels
+    g.F = transpose ? s[3] : filters;
+    WindowAxis* ax[3] = {&g.d, &g.h, &g.w};
     for (int d = 0; d < 3; ++d) {
-      WindowAxis& a = g.a[d];
+      WindowAxis& a = *ax[d];
       a.k = kernel_size[d];
       a.stride = strides[d];
       a.dilation = dilation[d];
@@ -124,7 +69,7 @@ class Conv3DBase : public Layer {
 
   Shape build(const std::vector<Shape>& in, Rng& rng) override {
     const Shape& s = in.at(0);
-    const Geom3 g = geometry(s);
+    const ConvGeom g = geometry(s);
     const int64_t C = in_ch(s);
     if (!built_) {
       params.resize(use_bias ? 2 : 1);
@@ -145,76 +90,52 @@ class Conv3DBase : public Layer {
       throw Error("layer '" + name + "' (" + class_name() + ") was built for " +
                   std::to_string(params[0].value.shape[transpose ? 4 : 3]) + " input channels but got " + shape_str(s));
     }
-    Shape out = transpose ? Shape{g.a[0].in, g.a[1].in, g.a[2].in, filters}
-                          : Shape{g.a[0].out, g.a[1].out, g.a[2].out, filters};
+    Shape out = transpose ? Shape{g.d.in, g.h.in, g.w.in, filters} : Shape{g.d.out, g.h.out, g.w.out, filters};
     checked_numel(out, "layer '" + name + "' output");
     return out;
   }
 
   void forward(const RunContext& ctx, const std::vector<const Tensor*>& in, Tensor& out) override {
     const Tensor& x = *in[0];  // (N, D, H, W, C)
-    const Geom3 g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
-    const int64_t R = x.shape[0] * g.P(), K = g.K(), B = std::min<int64_t>(R, std::max<int64_t>(1, 262144 / K));
-    const int64_t C = x.shape[4];
-    ctx.scratch->at(2);                // size the scratch first: at() may reallocate
-    Tensor& col = ctx.scratch->at(0);  // (B, K)
-    col.resize({B, K});
-    const float* W = params[0].value.ptr();  // Conv3D (K, F); transpose (K, C)
-    if (transpose) out.zero();
-    for (int64_t r0 = 0; r0 < R; r0 += B) {
-      const int64_t r1 = std::min(R, r0 + B), rr = r1 - r0;
-      if (!transpose) {
-        im2col3(g, x.ptr(), r0, r1, col.ptr());
-        sgemm(false, false, rr, filters, K, 1.0f, col.ptr(), K, W, filters, 0.0f, out.ptr() + r0 * filters, filters);
-      } else {
-        sgemm(false, true, rr, K, C, 1.0f, x.ptr() + r0 * C, C, W, C, 0.0f, col.ptr(), K);
-        col2im3_add(g, col.ptr(), r0, r1, out.ptr());
-      }
+    const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
+    const int64_t N = x.shape[0];
+    const float* W = params[0].value.ptr();  // Conv3D (K, F); transpose (K, C) of the virtual convolution
+    const float* b = use_bias ? params[1].value.ptr() : nullptr;  // (filters)
+    const bool relu = act == Activation::Relu;
+    if (!transpose) {
+      conv_forward(g, N, x.ptr(), W, b, relu, false, out.ptr(), ctx.scratch->t);  // (N, OD, OH, OW, F)
+    } else {
+      out.zero();  // (N, D', H', W', filters): adjoint of the virtual convolution applied to x
+      conv_backward(g, N, nullptr, W, x.ptr(), nullptr, out.ptr(), nullptr, nullptr, ctx.scratch->t);
+      bias_relu_rows(out.ptr(), out.size() / filters, filters, b, relu);
     }
-    const int64_t rows = out.size() / filters;
-    bias_relu_rows(out.ptr(), rows, filters, use_bias ? params[1].value.ptr() : nullptr, act == Activation::Relu);
-    if (act != Activation::Relu) activation_forward(act, out.ptr(), rows, filters);
+    if (!relu) activation_forward(act, out.ptr(), out.size() / filters, filters);
   }
 
   void backward(const RunContext& ctx, const std::vector<const Tensor*>& in, const Tensor& out,
                 const Tensor& dout, const std::vector<Tensor*>& din) override {
     const Tensor& x = *in[0];  // (N, D, H, W, C)
-    const Geom3 g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
-    const int64_t R = x.shape[0] * g.P(), K = g.K(), B = std::min<int64_t>(R, std::max<int64_t>(1, 262144 / K));
-    const int64_t C = x.shape[4];
+    const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
+    const int64_t N = x.shape[0];
     float* dx = din[0] ? din[0]->ptr() : nullptr;  // (N, D, H, W, C)
     if (!trainable && !dx) return;
-    ctx.scratch->at(2);               // size the scratch first: at() may reallocate
-    Tensor& dz = ctx.scratch->at(1);  // output-shaped: gradient before the activation
+    if (ctx.scratch->sub.empty()) ctx.scratch->sub.resize(1);
+    Tensor& dz = ctx.scratch->sub[0].at(0);  // output-shaped: gradient before the activation
     dz.resize(out.shape);
     const int64_t rows = out.size() / filters;
     activation_backward(act, out.ptr(), dout.ptr(), dz.ptr(), rows, filters);
-    if (trainable && use_bias)
-      for (int64_t r = 0; r < rows; ++r) add_scaled(params[1].grad.ptr(), dz.ptr() + r * filters, 1.0f, filters);
-    Tensor& col = ctx.scratch->at(0);   // (B, K)
-    col.resize({B, K});
-    Tensor& dcol = ctx.scratch->at(2);  // (B, K)
-    if (!transpose && dx) dcol.resize({B, K});
     const float* W = params[0].value.ptr();
-    float* gW = params[0].grad.ptr();
-    for (int64_t r0 = 0; r0 < R; r0 += B) {
-      const int64_t r1 = std::min(R, r0 + B), rr = r1 - r0;
-      if (!transpose) {
-        const float* dzr = dz.ptr() + r0 * filters;  // (rr, F)
-        if (trainable) {
-          im2col3(g, x.ptr(), r0, r1, col.ptr());
-          sgemm(true, false, K, filters, rr, 1.0f, col.ptr(), K, dzr, filters, 1.0f, gW, filters);
-        }
-        if (dx) {
-          sgemm(false, true, rr, K, filters, 1.0f, dzr, filters, W, filters, 0.0f, dcol.ptr(), K);
-          col2im3_add(g, dcol.ptr(), r0, r1, dx);
-        }
-      } else {
-        im2col3(g, dz.ptr(), r0, r1, col.ptr());
-        if (trainable) sgemm(true, false, K, C, rr, 1.0f, col.ptr(), K, x.ptr() + r0 * C, C, 1.0f, gW, C);
-        if (dx) sgemm(false, false, rr, C, K, 1.0f, col.ptr(), K, W, C, 1.0f, dx + r0 * C, C);
-      }
+    float* gW = trainable ? params[0].grad.ptr() : nullptr;
+    float* gb = trainable && use_bias ? params[1].grad.ptr() : nullptr;  // (filters)
+    if (!transpose) {
+      conv_backward(g, N, x.ptr(), W, dz.ptr(), nullptr, dx, gW, gb, ctx.scratch->t);
+      return;
     }
+    if (gb)
+      for (int64_t r = 0; r < rows; ++r) add_scaled(gb, dz.ptr() + r * filters, 1.0f, filters);
+    // virtual convolution: input dz (this layer's output), output-gradient x
+    if (gW) conv_backward(g, N, dz.ptr(), W, x.ptr(), nullptr, nullptr, gW, nullptr, ctx.scratch->t);
+    if (dx) conv_forward(g, N, dz.ptr(), W, nullptr, false, true, dx, ctx.scratch->t);
   }
 
   Json config() const override {

@@ -4,15 +4,14 @@
 //   depthwise: z(n, oh, ow, c * dm + m) = sum_{i, j} x(n, ih, iw, c) * D(i, j, c, m)
 //   separable: y = act(z * P + b); depthwise: y = act(z + b)
 // The window follows Conv2D (TensorFlow "same" placement, dilation for
-// SeparableConv2D). Implementation: im2col blocks (src/kernels/im2col.h) give
-// col(r, (i, j, c)); the depthwise product is a per-channel loop over the
-// window, the pointwise product the threaded sgemm; fixed row blocks keep
-// results independent of the thread count.
+// SeparableConv2D). The depthwise product is src/kernels/conv.h's
+// depthwise_forward / depthwise_backward, the pointwise product the threaded
+// sgemm; fixed row blocks keep results independent of the thread count.
 #include <algorithm>
 
 #include "activations.h"
+#include "conv.h"
 #include "gemm.h"
-#include "im2col.h"
 #include "initializers.h"
 #include "layer.h"
 #include "parallel.h"
@@ -76,43 +75,14 @@ class DepthwiseBase : public Layer {
     return Shape{g.h.out, g.w.out, out_ch()};
   }
 
-  int64_t block_rows(const ConvGeom& g, int64_t rows) const {
-    return std::min<int64_t>(rows, std::max<int64_t>(1, 262144 / g.K()));
-  }
-
-  // z (rr, C*dm) = depthwise product of col (rr, T*C) with D (T, C, dm).
-  void depthwise(const float* col, int64_t rr, int64_t T, float* z) const {
-    const float* D = params[0].value.ptr();
-    const int64_t dm = depth_multiplier, M = mid();
-    parallel_for(n_chunks(rr, 64), [&](int64_t t0) {
-      const int64_t lo = t0 * 64, hi = std::min(rr, lo + 64);
-      for (int64_t r = lo; r < hi; ++r) {
-        float* zr = z + r * M;
-        std::fill(zr, zr + M, 0.0f);
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t c = 0; c < C; ++c) {
-            const float v = col[r * T * C + t * C + c];
-            for (int64_t m = 0; m < dm; ++m) zr[c * dm + m] += v * D[(t * C + c) * dm + m];
-          }
-      }
-    });
-  }
-
   void forward(const RunContext& ctx, const std::vector<const Tensor*>& in, Tensor& out) override {
     const Tensor& x = *in[0];  // (N, H, W, C)
     const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
-    const int64_t R = x.shape[0] * g.out_pixels(), K = g.K(), T = g.h.k * g.w.k, M = mid(), F = out_ch();
-    const int64_t B = block_rows(g, R);
-    ctx.scratch->at(4);                // size the scratch first: at() may reallocate
-    Tensor& col = ctx.scratch->at(0);  // (B, K)
-    col.resize({B, K});
-    Tensor& z = ctx.scratch->at(1);    // (R, M): depthwise output (kept for backward when separable)
+    const int64_t R = x.shape[0] * g.out_pixels(), M = mid(), F = out_ch();
+    if (ctx.scratch->sub.empty()) ctx.scratch->sub.resize(1);
+    Tensor& z = ctx.scratch->sub[0].at(0);  // (R, M): depthwise output (kept for backward when separable)
     z.resize({R, M});
-    for (int64_t r0 = 0; r0 < R; r0 += B) {
-      const int64_t r1 = std::min(R, r0 + B);
-      im2col_rows(g, x.ptr(), r0, r1, col.ptr());
-      depthwise(col.ptr(), r1 - r0, T, z.ptr() + r0 * M);
-    }
+    depthwise_forward(g, x.shape[0], depth_multiplier, x.ptr(), params[0].value.ptr(), z.ptr(), ctx.scratch->t);
     float* y = out.ptr();  // (R, F)
     if (separable) sgemm(false, false, R, F, M, 1.0f, z.ptr(), M, params[1].value.ptr(), F, 0.0f, y, F);
     else std::copy(z.ptr(), z.ptr() + R * M, y);
@@ -124,60 +94,31 @@ class DepthwiseBase : public Layer {
                 const Tensor& dout, const std::vector<Tensor*>& din) override {
     const Tensor& x = *in[0];  // (N, H, W, C)
     const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
-    const int64_t R = x.shape[0] * g.out_pixels(), K = g.K(), T = g.h.k * g.w.k, M = mid(), F = out_ch(),
-                  dm = depth_multiplier;
+    const int64_t R = x.shape[0] * g.out_pixels(), M = mid(), F = out_ch();
     float* dx = din[0] ? din[0]->ptr() : nullptr;  // (N, H, W, C)
     if (!trainable && !dx) return;
-    ctx.scratch->at(4);                    // size the scratch first: at() may reallocate
-    const Tensor& z = ctx.scratch->at(1);  // (R, M) from forward
+    if (ctx.scratch->sub.empty()) ctx.scratch->sub.resize(1);
+    Scratch& own = ctx.scratch->sub[0];
+    own.at(2);                       // size first: at() may reallocate
+    const Tensor& z = own.at(0);     // (R, M) from forward
     if (z.size() != R * M) throw Error("layer '" + name + "': backward called without a matching forward");
-    Tensor& dy = ctx.scratch->at(2);       // (R, F): gradient before the activation
+    Tensor& dy = own.at(1);          // (R, F): gradient before the activation
     dy.resize({R, F});
     activation_backward(act, out.ptr(), dout.ptr(), dy.ptr(), R, F);
     if (trainable && use_bias) {
       float* gb = params.back().grad.ptr();  // (F)
       for (int64_t r = 0; r < R; ++r) add_scaled(gb, dy.ptr() + r * F, 1.0f, F);
     }
-    Tensor& dz = ctx.scratch->at(3);       // (R, M)
+    Tensor& dz = own.at(2);          // (R, M)
     if (separable) {
       dz.resize({R, M});
       const float* P = params[1].value.ptr();  // (M, F)
       sgemm(false, true, R, M, F, 1.0f, dy.ptr(), F, P, F, 0.0f, dz.ptr(), M);
       if (trainable) sgemm(true, false, M, F, R, 1.0f, z.ptr(), M, dy.ptr(), F, 1.0f, params[1].grad.ptr(), F);
     }
-    const float* dzp = separable ? dz.ptr() : dy.ptr();  // (R, M)
-    const int64_t B = block_rows(g, R);
-    Tensor& col = ctx.scratch->at(0);   // (B, K)
-    col.resize({B, K});
-    Tensor& dcol = ctx.scratch->at(4);  // (B, K)
-    dcol.resize({B, K});
-    const float* D = params[0].value.ptr();
-    float* gD = params[0].grad.ptr();   // (T, C, dm)
-    for (int64_t r0 = 0; r0 < R; r0 += B) {
-      const int64_t r1 = std::min(R, r0 + B), rr = r1 - r0;
-      if (trainable) {
-        im2col_rows(g, x.ptr(), r0, r1, col.ptr());
-        for (int64_t r = 0; r < rr; ++r)
-          for (int64_t t = 0; t < T; ++t)
-            for (int64_t c = 0; c < C; ++c) {
-              const float v = col.data[r * K + t * C + c];
-              for (int64_t m = 0; m < dm; ++m) gD[(t * C + c) * dm + m] += v * dzp[(r0 + r) * M + c * dm + m];
-            }
-      }
-      if (dx) {
-        parallel_for(n_chunks(rr, 64), [&](int64_t t0) {
-          const int64_t lo = t0 * 64, hi = std::min(rr, lo + 64);
-          for (int64_t r = lo; r < hi; ++r)
-            for (int64_t t = 0; t < T; ++t)
-              for (int64_t c = 0; c < C; ++c) {
-                float s = 0.0f;
-                for (int64_t m = 0; m < dm; ++m) s += dzp[(r0 + r) * M + c * dm + m] * D[(t * C + c) * dm + m];
-                dcol.data[r * K + t * C + c] = s;
-              }
-        });
-        col2im_rows_add(g, dcol.ptr(), r0, r1, dx);
-      }
-    }
+    depthwise_backward(g, x.shape[0], depth_multiplier, x.ptr(), params[0].value.ptr(),
+                       separable ? dz.ptr() : dy.ptr(), dx, trainable ? params[0].grad.ptr() : nullptr,
+                       ctx.scratch->t);
   }
 
   Json config() const override {

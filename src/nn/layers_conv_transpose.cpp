@@ -7,15 +7,14 @@
 // pad_before = max((in - 1) * s + k - out, 0) / 2 for same, 0 for valid.
 //
 // With that "virtual" convolution g (input = this layer's output (OH, OW, F),
-// output = this layer's input (H, W, C), kernel viewed as (K = kh*kw*F, C)):
-//   forward:  y = col2im_g(x_rows (R, C) * W^T (C, K)) + b
-//   backward: col = im2col_g(dz); dx = col (R, K) * W (K, C); dW += col^T x.
-// Rows are processed in fixed blocks with the threaded sgemm (deterministic).
+// output = this layer's input (H, W, C), kernel viewed as (K = kh*kw*F, C)),
+// using the kernels of src/kernels/conv.h:
+//   forward:  y = backward-data_g(x) + b
+//   backward: dx += forward_g(dz); dW += backward-filter_g(input dz, output-gradient x).
 #include <algorithm>
 
 #include "activations.h"
-#include "gemm.h"
-#include "im2col.h"
+#include "conv.h"
 #include "initializers.h"
 #include "layer.h"
 
@@ -83,24 +82,12 @@ class Conv2DTranspose : public Layer {
     return Shape{g.h.in, g.w.in, filters};
   }
 
-  int64_t block_rows(const ConvGeom& g, int64_t rows) const {
-    return std::min<int64_t>(rows, std::max<int64_t>(1, 262144 / g.K()));
-  }
-
   void forward(const RunContext& ctx, const std::vector<const Tensor*>& in, Tensor& out) override {
     const Tensor& x = *in[0];  // (N, H, W, C)
     const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
-    const int64_t N = x.shape[0], R = N * g.out_pixels(), K = g.K(), C = g.F;
-    const int64_t B = block_rows(g, R);
-    Tensor& col = ctx.scratch->at(0);  // (B, K)
-    col.resize({B, K});
-    out.zero();                        // (N, OH, OW, F)
-    const float* W = params[0].value.ptr();  // (K, C)
-    for (int64_t r0 = 0; r0 < R; r0 += B) {
-      const int64_t r1 = std::min(R, r0 + B), rr = r1 - r0;
-      sgemm(false, true, rr, K, C, 1.0f, x.ptr() + r0 * C, C, W, C, 0.0f, col.ptr(), K);
-      col2im_rows_add(g, col.ptr(), r0, r1, out.ptr());
-    }
+    out.zero();                // (N, OH, OW, F)
+    conv_backward(g, x.shape[0], nullptr, params[0].value.ptr(), x.ptr(), nullptr, out.ptr(), nullptr, nullptr,
+                  ctx.scratch->t);
     const int64_t rows = out.size() / filters;
     bias_relu_rows(out.ptr(), rows, filters, use_bias ? params[1].value.ptr() : nullptr, act == Activation::Relu);
     if (act != Activation::Relu) activation_forward(act, out.ptr(), rows, filters);
@@ -110,29 +97,23 @@ class Conv2DTranspose : public Layer {
                 const Tensor& dout, const std::vector<Tensor*>& din) override {
     const Tensor& x = *in[0];  // (N, H, W, C)
     const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
-    const int64_t N = x.shape[0], R = N * g.out_pixels(), K = g.K(), C = g.F;
     float* dx = din[0] ? din[0]->ptr() : nullptr;  // (N, H, W, C)
     if (!trainable && !dx) return;
-    ctx.scratch->at(1);               // size the scratch first: at() may reallocate
-    Tensor& dz = ctx.scratch->at(1);  // (N, OH, OW, F): gradient before the activation
+    if (ctx.scratch->sub.empty()) ctx.scratch->sub.resize(1);
+    Tensor& dz = ctx.scratch->sub[0].at(0);  // (N, OH, OW, F): gradient before the activation
     dz.resize(out.shape);
-    activation_backward(act, out.ptr(), dout.ptr(), dz.ptr(), out.size() / filters, filters);
+    const int64_t rows = out.size() / filters;
+    activation_backward(act, out.ptr(), dout.ptr(), dz.ptr(), rows, filters);
     if (trainable && use_bias) {
       float* gb = params[1].grad.ptr();  // (F)
-      for (int64_t r = 0; r < out.size() / filters; ++r) add_scaled(gb, dz.ptr() + r * filters, 1.0f, filters);
+      for (int64_t r = 0; r < rows; ++r) add_scaled(gb, dz.ptr() + r * filters, 1.0f, filters);
     }
-    const int64_t B = block_rows(g, R);
-    Tensor& col = ctx.scratch->at(0);  // (B, K)
-    col.resize({B, K});
-    const float* W = params[0].value.ptr();  // (K, C)
-    for (int64_t r0 = 0; r0 < R; r0 += B) {
-      const int64_t r1 = std::min(R, r0 + B), rr = r1 - r0;
-      im2col_rows(g, dz.ptr(), r0, r1, col.ptr());
-      // dW (K, C) += col^T (K, rr) * x (rr, C)
-      if (trainable) sgemm(true, false, K, C, rr, 1.0f, col.ptr(), K, x.ptr() + r0 * C, C, 1.0f, params[0].grad.ptr(), C);
-      // dx (rr, C) += col (rr, K) * W (K, C)
-      if (dx) sgemm(false, false, rr, C, K, 1.0f, col.ptr(), K, W, C, 1.0f, dx + r0 * C, C);
-    }
+    // dW (K, C) += backward-filter of the virtual convolution (input dz, output-gradient x)
+    if (trainable)
+      conv_backward(g, x.shape[0], dz.ptr(), params[0].value.ptr(), x.ptr(), nullptr, nullptr,
+                    params[0].grad.ptr(), nullptr, ctx.scratch->t);
+    // dx (N, H, W, C) += virtual forward of dz
+    if (dx) conv_forward(g, x.shape[0], dz.ptr(), params[0].value.ptr(), nullptr, false, true, dx, ctx.scratch->t);
   }
 
   Json config() const override {

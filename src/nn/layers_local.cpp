@@ -8,8 +8,8 @@
 #include <algorithm>
 
 #include "activations.h"
+#include "conv.h"
 #include "gemm.h"
-#include "im2col.h"
 #include "initializers.h"
 #include "layer.h"
 #include "parallel.h"

@@ -3,11 +3,12 @@
 // semantics: "same" padding as in im2col.h; padded cells never win a max and
 // are excluded from an average's count. Max backward routes the gradient to the
 // first maximum of each window (row-major scan), recorded in Scratch.idx.
+// Windowed pooling runs src/kernels/conv.h's pool_forward / pool_backward.
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
-#include "im2col.h"
+#include "conv.h"
 #include "layer.h"
 #include "parallel.h"
 
@@ -57,23 +58,22 @@ class Pooling : public Layer {
     return std::string(is_max ? "Max" : "Average") + (rank == 2 ? "Pooling2D" : "Pooling1D");
   }
 
-  // (h, w, C) of a per-sample shape, with output lengths; throws naming the layer.
-  void geometry(const Shape& s, WindowAxis& h, WindowAxis& w, int64_t& C) const {
+  // Window geometry of a per-sample shape (g.C = channels); throws naming the layer.
+  ConvGeom geometry(const Shape& s) const {
     if (s.size() != static_cast<size_t>(rank) + 1)
       throw Error("layer '" + name + "' (" + class_name() + ") expects inputs of shape " +
                   (rank == 2 ? "(H, W, C) per sample, i.e. (None, H, W, C)"
                              : "(steps, channels) per sample, i.e. (None, steps, channels)") +
                   ", but got " + shape_str(s));
-    C = s.back();
-    h = WindowAxis(); w = WindowAxis();
+    ConvGeom g;
+    g.C = s.back();
     if (rank == 2) {
-      h.in = s[0]; h.k = pool_size[0]; h.stride = strides[0];
-      w.in = s[1]; w.k = pool_size[1]; w.stride = strides[1];
+      g.h.in = s[0]; g.h.k = pool_size[0]; g.h.stride = strides[0];
+      g.w.in = s[1]; g.w.k = pool_size[1]; g.w.stride = strides[1];
     } else {
-      h.in = 1;
-      w.in = s[0]; w.k = pool_size[0]; w.stride = strides[0];
+      g.w.in = s[0]; g.w.k = pool_size[0]; g.w.stride = strides[0];
     }
-    const bool ok = window_axis(h, padding) & window_axis(w, padding);
+    const bool ok = window_axis(g.h, padding) & window_axis(g.w, padding);
     if (!ok) {
       std::string ps, is;
       for (size_t i = 0; i < pool_size.size(); ++i) {
@@ -83,101 +83,35 @@ class Pooling : public Layer {
       throw Error("layer '" + name + "': pool_size " + ps + " is larger than the input " + is +
                   " with padding '" + padding + "'");
     }
+    return g;
   }
 
   Shape build(const std::vector<Shape>& in, Rng&) override {
-    WindowAxis h, w;
-    int64_t C;
-    geometry(in.at(0), h, w, C);
+    const ConvGeom g = geometry(in.at(0));
     built_ = true;
-    if (rank == 2) return Shape{h.out, w.out, C};
-    return Shape{w.out, C};
+    if (rank == 2) return Shape{g.h.out, g.w.out, g.C};
+    return Shape{g.w.out, g.C};
   }
 
   void forward(const RunContext& ctx, const std::vector<const Tensor*>& in, Tensor& out) override {
     const Tensor& x = *in[0];  // (N, H, W, C) or (N, L, C)
-    WindowAxis h, w;
-    int64_t C;
-    geometry(Shape(x.shape.begin() + 1, x.shape.end()), h, w, C);
-    const int64_t N = x.shape[0], in_size = h.in * w.in * C, out_size = h.out * w.out * C;
+    const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
+    const int64_t N = x.shape[0];
     std::vector<int32_t>& idx = ctx.scratch->idx;  // (N, OH, OW, C): per-sample input offset of the max
-    if (is_max) idx.resize(static_cast<size_t>(N * out_size));
-    const int64_t grain = sample_grain(out_size);
-    parallel_for(n_chunks(N, grain), [&](int64_t task) {
-      const int64_t n1 = std::min(N, (task + 1) * grain);
-      for (int64_t n = task * grain; n < n1; ++n) {
-        const float* xs = x.ptr() + n * in_size;   // (H, W, C)
-        float* ys = out.ptr() + n * out_size;      // (OH, OW, C)
-        int32_t* is = is_max ? idx.data() + n * out_size : nullptr;
-        for (int64_t oh = 0; oh < h.out; ++oh) {
-          const int64_t h0 = std::max<int64_t>(0, oh * h.stride - h.pad_before);
-          const int64_t h1 = std::min(h.in, oh * h.stride - h.pad_before + h.k);
-          for (int64_t ow = 0; ow < w.out; ++ow) {
-            const int64_t w0 = std::max<int64_t>(0, ow * w.stride - w.pad_before);
-            const int64_t w1 = std::min(w.in, ow * w.stride - w.pad_before + w.k);
-            float* y = ys + (oh * w.out + ow) * C;  // (C)
-            if (is_max) {
-              int32_t* id = is + (oh * w.out + ow) * C;  // (C)
-              const int64_t first = (h0 * w.in + w0) * C;
-              for (int64_t c = 0; c < C; ++c) { y[c] = xs[first + c]; id[c] = static_cast<int32_t>(first + c); }
-              for (int64_t ih = h0; ih < h1; ++ih)
-                for (int64_t iw = w0; iw < w1; ++iw) {
-                  const int64_t off = (ih * w.in + iw) * C;
-                  max_update(xs + off, static_cast<int32_t>(off), y, id, C);
-                }
-            } else {
-              std::fill(y, y + C, 0.0f);
-              for (int64_t ih = h0; ih < h1; ++ih)
-                for (int64_t iw = w0; iw < w1; ++iw) add_scaled(y, xs + (ih * w.in + iw) * C, 1.0f, C);
-              const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));
-              for (int64_t c = 0; c < C; ++c) y[c] *= inv;
-            }
-          }
-        }
-      }
-    });
+    if (is_max) idx.resize(static_cast<size_t>(N * g.out_pixels() * g.C));
+    pool_forward(g, N, is_max, x.ptr(), out.ptr(), is_max ? idx.data() : nullptr);
   }
 
   void backward(const RunContext& ctx, const std::vector<const Tensor*>& in, const Tensor&,
                 const Tensor& dout, const std::vector<Tensor*>& din) override {
     if (!din[0]) return;
     const Tensor& x = *in[0];
-    WindowAxis h, w;
-    int64_t C;
-    geometry(Shape(x.shape.begin() + 1, x.shape.end()), h, w, C);
-    const int64_t N = x.shape[0], in_size = h.in * w.in * C, out_size = h.out * w.out * C;
+    const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
+    const int64_t N = x.shape[0];
     const std::vector<int32_t>& idx = ctx.scratch->idx;
-    if (is_max && static_cast<int64_t>(idx.size()) < N * out_size)
+    if (is_max && static_cast<int64_t>(idx.size()) < N * g.out_pixels() * g.C)
       throw Error("layer '" + name + "': backward called without a matching forward");
-    float* dx = din[0]->ptr();  // (N, H, W, C)
-    const int64_t grain = sample_grain(out_size);
-    parallel_for(n_chunks(N, grain), [&](int64_t task) {
-      const int64_t n1 = std::min(N, (task + 1) * grain);
-      for (int64_t n = task * grain; n < n1; ++n) {
-        float* dxs = dx + n * in_size;                 // (H, W, C)
-        const float* dys = dout.ptr() + n * out_size;  // (OH, OW, C)
-        if (is_max) {
-          const int32_t* is = idx.data() + n * out_size;
-          for (int64_t o = 0; o < out_size; ++o) dxs[is[o]] += dys[o];
-          continue;
-        }
-        for (int64_t oh = 0; oh < h.out; ++oh) {
-          const int64_t h0 = std::max<int64_t>(0, oh * h.stride - h.pad_before);
-          const int64_t h1 = std::min(h.in, oh * h.stride - h.pad_before + h.k);
-          for (int64_t ow = 0; ow < w.out; ++ow) {
-            const int64_t w0 = std::max<int64_t>(0, ow * w.stride - w.pad_before);
-            const int64_t w1 = std::min(w.in, ow * w.stride - w.pad_before + w.k);
-            const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));
-            const float* dy = dys + (oh * w.out + ow) * C;
-            for (int64_t ih = h0; ih < h1; ++ih)
-              for (int64_t iw = w0; iw < w1; ++iw) {
-                float* d = dxs + (ih * w.in + iw) * C;
-                for (int64_t c = 0; c < C; ++c) d[c] += dy[c] * inv;
-              }
-          }
-        }
-      }
-    });
+    pool_backward(g, N, is_max, dout.ptr(), is_max ? idx.data() : nullptr, din[0]->ptr());  // (N, H, W, C)
   }
 
   Json config() const override {

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "im2col.h"
+#include "conv.h"
 #include "layer.h"
 #include "parallel.h"
 
@@ -22,96 +22,46 @@ class Pooling3D : public Layer {
   std::string padding = "valid";
   std::string class_name() const override { return is_max ? "MaxPooling3D" : "AveragePooling3D"; }
 
-  void axes(const Shape& s, WindowAxis a[3]) const {
+  ConvGeom geometry(const Shape& s) const {
     if (s.size() != 4)
       throw Error("layer '" + name + "' (" + class_name() + ") expects inputs of shape (D, H, W, C) per sample, "
                   "i.e. (None, D, H, W, C), but got " + shape_str(s));
+    ConvGeom g;
+    g.C = s[3];
+    WindowAxis* ax[3] = {&g.d, &g.h, &g.w};
     for (int d = 0; d < 3; ++d) {
-      a[d].in = s[d];
-      a[d].k = pool[d];
-      a[d].stride = strides[d];
-      if (!window_axis(a[d], padding))
+      ax[d]->in = s[d];
+      ax[d]->k = pool[d];
+      ax[d]->stride = strides[d];
+      if (!window_axis(*ax[d], padding))
         throw Error("layer '" + name + "' (" + class_name() + "): pool_size " + dims_text(pool) +
                     " is larger than the input " + shape_str(s) + " with padding 'valid'");
     }
+    return g;
   }
   Shape build(const std::vector<Shape>& in, Rng&) override {
-    WindowAxis a[3];
-    axes(in.at(0), a);
+    const ConvGeom g = geometry(in.at(0));
     built_ = true;
-    return Shape{a[0].out, a[1].out, a[2].out, in.at(0)[3]};
-  }
-  // Calls fn(input offset of a cell) for the cells of output (od, oh, ow) (channel 0).
-  template <class Fn>
-  static void cells(const WindowAxis a[3], int64_t C, int64_t od, int64_t oh, int64_t ow, Fn fn) {
-    for (int64_t i = 0; i < a[0].k; ++i) {
-      const int64_t id = od * a[0].stride - a[0].pad_before + i;
-      if (id < 0 || id >= a[0].in) continue;
-      for (int64_t j = 0; j < a[1].k; ++j) {
-        const int64_t ih = oh * a[1].stride - a[1].pad_before + j;
-        if (ih < 0 || ih >= a[1].in) continue;
-        for (int64_t q = 0; q < a[2].k; ++q) {
-          const int64_t iw = ow * a[2].stride - a[2].pad_before + q;
-          if (iw < 0 || iw >= a[2].in) continue;
-          fn(((id * a[1].in + ih) * a[2].in + iw) * C);
-        }
-      }
-    }
+    return Shape{g.d.out, g.h.out, g.w.out, g.C};
   }
   void forward(const RunContext& ctx, const std::vector<const Tensor*>& in, Tensor& out) override {
     const Tensor& x = *in[0];  // (N, D, H, W, C)
-    WindowAxis a[3];
-    axes(Shape(x.shape.begin() + 1, x.shape.end()), a);
-    const int64_t N = x.shape[0], C = x.shape[4], pin = a[0].in * a[1].in * a[2].in * C;
-    const int64_t P = a[0].out * a[1].out * a[2].out;
+    const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
+    const int64_t N = x.shape[0];
     std::vector<int32_t>& arg = ctx.scratch->idx;  // (N, P, C): input offset of the max (max pooling)
-    if (is_max) arg.resize(static_cast<size_t>(N * P * C));
-    parallel_for(N, [&](int64_t n) {
-      const float* xs = x.ptr() + n * pin;  // (D, H, W, C)
-      for (int64_t p = 0; p < P; ++p) {
-        const int64_t od = p / (a[1].out * a[2].out), oh = (p / a[2].out) % a[1].out, ow = p % a[2].out;
-        float* y = out.ptr() + (n * P + p) * C;  // (C)
-        for (int64_t c = 0; c < C; ++c) {
-          float best = -std::numeric_limits<float>::infinity(), sum = 0.0f;
-          int64_t where = -1, cnt = 0;
-          cells(a, C, od, oh, ow, [&](int64_t off) {
-            const float v = xs[off + c];
-            if (v > best || where < 0) { best = v; where = off + c; }
-            sum += v;
-            ++cnt;
-          });
-          if (is_max) { y[c] = best; arg[(n * P + p) * C + c] = static_cast<int32_t>(where); }
-          else y[c] = sum / static_cast<float>(cnt);
-        }
-      }
-    });
+    if (is_max) arg.resize(static_cast<size_t>(N * g.out_pixels() * g.C));
+    pool_forward(g, N, is_max, x.ptr(), out.ptr(), is_max ? arg.data() : nullptr);  // out (N, OD, OH, OW, C)
   }
   void backward(const RunContext& ctx, const std::vector<const Tensor*>& in, const Tensor&, const Tensor& dout,
                 const std::vector<Tensor*>& din) override {
     if (!din[0]) return;
     const Tensor& x = *in[0];
-    WindowAxis a[3];
-    axes(Shape(x.shape.begin() + 1, x.shape.end()), a);
-    const int64_t N = x.shape[0], C = x.shape[4], pin = a[0].in * a[1].in * a[2].in * C;
-    const int64_t P = a[0].out * a[1].out * a[2].out;
+    const ConvGeom g = geometry(Shape(x.shape.begin() + 1, x.shape.end()));
+    const int64_t N = x.shape[0];
     const std::vector<int32_t>& arg = ctx.scratch->idx;
-    if (is_max && static_cast<int64_t>(arg.size()) != N * P * C)
+    if (is_max && static_cast<int64_t>(arg.size()) != N * g.out_pixels() * g.C)
       throw Error("layer '" + name + "': backward called without a matching forward");
-    parallel_for(N, [&](int64_t n) {
-      float* dx = din[0]->ptr() + n * pin;  // (D, H, W, C)
-      for (int64_t p = 0; p < P; ++p) {
-        const float* dy = dout.ptr() + (n * P + p) * C;  // (C)
-        if (is_max) {
-          for (int64_t c = 0; c < C; ++c) dx[arg[(n * P + p) * C + c]] += dy[c];
-          continue;
-        }
-        const int64_t od = p / (a[1].out * a[2].out), oh = (p / a[2].out) % a[1].out, ow = p % a[2].out;
-        int64_t cnt = 0;
-        cells(a, C, od, oh, ow, [&](int64_t) { ++cnt; });
-        const float inv = 1.0f / static_cast<float>(cnt);
-        cells(a, C, od, oh, ow, [&](int64_t off) { for (int64_t c = 0; c < C; ++c) dx[off + c] += dy[c] * inv; });
-      }
-    });
+    pool_backward(g, N, is_max, dout.ptr(), is_max ? arg.data() : nullptr, din[0]->ptr());  // (N, D, H, W, C)
   }
   Json config() const override {
     Json c = base_config();

@@ -80,6 +80,17 @@ OpAttrs parse_attrs(OpCode c, const Json& j) {
     else if (k == "transpose_b") a.trans_b = v.as_bool();
     else if (k == "seed") a.seed = static_cast<uint64_t>(v.as_int());
     else if (k == "features") a.features = v;
+    else if (k == "strides") a.strides = ints_of(v);
+    else if (k == "dilation_rate") a.dilation = ints_of(v);
+    else if (k == "pool_size") a.pool_size = ints_of(v);
+    else if (k == "output_shape") a.shape = ints_of(v);
+    else if (k == "padding") a.padding = v.as_string();
+    else if (k == "pool_mode") {
+      const std::string m = v.as_string();
+      if (m != "max" && m != "avg")
+        throw Error(std::string(op_def(c).name) + ": pool_mode must be 'max' or 'avg', got '" + m + "'");
+      a.pool_max = m == "max";
+    }
     else if (k == "little_endian") a.little_endian = v.as_bool();
     else throw Error(std::string(op_def(c).name) + ": unknown attribute '" + k + "'");
   }

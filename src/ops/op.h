@@ -41,6 +41,8 @@ enum class OpCode : int {
   Reshape, Transpose, ExpandDims, Squeeze, Concat, Slice, Gather, OneHot, Tile, Reverse, InTopK,
   // linear algebra
   MatMul,
+  // convolution and pooling (ops_conv.cpp; channels-last, 1 to 3 spatial axes)
+  Conv, ConvTranspose, DepthwiseConv, Pool,
   // sources
   Constant, RandomUniform, RandomNormal,
   // data ops (dataset pipelines only; src/data/ops_data.cpp)
@@ -61,6 +63,9 @@ struct OpAttrs {
   std::vector<int64_t> begin, end, step;  // slice: per entry of `axes` (end exclusive)
   std::vector<int64_t> shrink;   // slice: axes (of the input) removed from the output
   bool trans_a = false, trans_b = false;  // matmul
+  std::vector<int64_t> strides, dilation, pool_size;  // conv / pool (one per spatial axis; empty = 1s)
+  std::string padding = "valid";  // conv / pool: valid, same (causal: 1-D conv)
+  bool pool_max = true;           // pool: pool_mode max (else avg)
   Tensor value;                  // constant
   uint64_t seed = 0;             // random ops
   Json features;                 // parse_example: [{key, dtype, shape, varlen, default}]
@@ -121,7 +126,8 @@ struct OpRegistrar {
 
 // Attributes from JSON keys: axis (int, list or null), keepdims, shape, perm,
 // dtype, min/max, exponent, alpha, depth, on_value/off_value, begin/end/step,
-// shrink, transpose_a/b, minval/maxval, mean/stddev, seed.
+// shrink, transpose_a/b, minval/maxval, mean/stddev, seed; conv / pool:
+// strides, dilation_rate, padding, pool_size, pool_mode, output_shape.
 OpAttrs parse_attrs(OpCode c, const Json& j);
 
 // Inference with the op's name prefixed to errors.

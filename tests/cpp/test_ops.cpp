@@ -130,6 +130,24 @@ const std::vector<GradCase>& grad_cases() {
     {"matmul", R"({"transpose_b": true})", {{{3, 4}}, {{2, 4}}}},
     {"matmul", R"({"transpose_a": true, "transpose_b": true})", {{{4, 3}}, {{2, 4}}}},
     {"matmul", "{}", {{{2, 3, 4}}, {{4, 2}}}}, {"matmul", "{}", {{{2, 3, 4}}, {{2, 4, 2}}}},
+    // convolution and pooling (forward values: test_conv_ops.cpp and testthat test-backend-conv.R)
+    {"conv", R"({"strides": [1, 1], "padding": "valid"})", {{{2, 5, 4, 3}}, {{3, 2, 3, 2}}}},
+    {"conv", R"({"strides": [2, 1], "padding": "same", "dilation_rate": [1, 2]})", {{{2, 5, 6, 2}}, {{2, 3, 2, 3}}}},
+    {"conv", R"({"padding": "causal", "dilation_rate": [2]})", {{{2, 7, 2}}, {{3, 2, 3}}}},
+    {"conv", R"({"strides": [1, 2, 1], "padding": "same"})", {{{1, 3, 4, 3, 2}}, {{2, 2, 2, 2, 2}}}},
+    {"conv_transpose", R"({"strides": [2, 2], "padding": "same", "output_shape": [2, 6, 6, 3]})",
+     {{{2, 3, 3, 2}}, {{3, 3, 3, 2}}}},
+    {"conv_transpose", R"({"strides": [2, 1], "padding": "valid", "output_shape": [-1, 7, 5, 2]})",
+     {{{2, 3, 3, 3}}, {{3, 3, 2, 3}}}},
+    {"depthwise_conv", R"({"strides": [1, 2], "padding": "same", "dilation_rate": [1, 1]})",
+     {{{2, 4, 5, 3}}, {{3, 3, 3, 2}}}},
+    {"depthwise_conv", R"({"padding": "valid", "dilation_rate": [2, 1]})", {{{1, 5, 4, 2}}, {{2, 2, 2, 1}}}},
+    {"pool", R"({"pool_size": [2, 2], "strides": [2, 2], "padding": "same", "pool_mode": "max"})", {{{1, 4, 5, 1}}}},
+    {"pool", R"({"pool_size": [3, 2], "strides": [1, 2], "padding": "same", "pool_mode": "avg"})", {{{2, 4, 5, 2}}}},
+    {"pool", R"({"pool_size": [2, 2, 2], "strides": [1, 1, 2], "padding": "valid", "pool_mode": "max"})",
+     {{{1, 2, 3, 4, 1}}}},
+    {"pool", R"({"pool_size": [2, 2, 2], "strides": [1, 2, 2], "padding": "same", "pool_mode": "avg"})",
+     {{{2, 3, 4, 4, 2}}}},
   };
   return c;
 }
