@@ -25,7 +25,10 @@ check_data_format <- function(data_format, fn) {
 #'   the convolution window.
 #' @param strides An integer or list of 2 integers: the strides.
 #' @param padding `"valid"` or `"same"` (case-insensitive).
-#' @param data_format Only `"channels_last"` (or `NULL`).
+#' @param data_format `"channels_last"` (default; `NULL`) or `"channels_first"`
+#'   (`(batch, channels, spatial...)`, computed as the channels-last layer between
+#'   transposes; the weights have the same layout). The 1D and locally connected
+#'   layers take only `"channels_last"`.
 #' @param dilation_rate An integer or list of 2 integers for dilated convolution.
 #' @return A model, tensor or layer, depending on `object`.
 #' @examples
@@ -44,7 +47,7 @@ layer_conv_2d <- function(object, filters, kernel_size, strides = c(1L, 1L), pad
   penalties <- penalty_args("layer_conv_2d", kernel_regularizer = kernel_regularizer,
                             bias_regularizer = bias_regularizer, activity_regularizer = activity_regularizer,
                             kernel_constraint = kernel_constraint, bias_constraint = bias_constraint)
-  check_data_format(data_format, "layer_conv_2d")
+  df <- spatial_format(data_format, "layer_conv_2d")
   if (missing(filters) || missing(kernel_size)) stop("layer_conv_2d(): `filters` and `kernel_size` are required", call. = FALSE)
   check_whole(filters, "layer_conv_2d", "filters")
   check_sizes(kernel_size, "layer_conv_2d", "kernel_size", 2)
@@ -56,7 +59,7 @@ layer_conv_2d <- function(object, filters, kernel_size, strides = c(1L, 1L), pad
     arg_fail("layer_conv_2d", "input_shape", "3 dimensions (height, width, channels)", input_shape)
   res <- create_layer("Conv2D", if (missing(object)) NULL else object,
     c(list(name = name, filters = as.integer(filters), kernel_size = pair(kernel_size),
-           strides = pair(strides), padding = tolower(padding), data_format = "channels_last",
+           strides = pair(strides), padding = tolower(padding), data_format = df,
            dilation_rate = pair(dilation_rate), activation = activation %||% "linear",
            use_bias = use_bias, kernel_initializer = kernel_initializer,
            bias_initializer = bias_initializer), penalties),
@@ -80,8 +83,9 @@ layer_conv_1d <- function(object, filters, kernel_size, strides = 1L, padding = 
                           bias_constraint = NULL, input_shape = NULL, batch_input_shape = NULL,
                           batch_size = NULL, dtype = NULL, name = NULL, trainable = NULL,
                           weights = NULL) {
-  check_no_penalties(kernel_regularizer, bias_regularizer, activity_regularizer,
-                     kernel_constraint, bias_constraint)
+  pen <- penalty_args("layer_conv_1d", kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
+                      activity_regularizer = activity_regularizer, kernel_constraint = kernel_constraint,
+                      bias_constraint = bias_constraint)
   if (missing(filters) || missing(kernel_size)) stop("layer_conv_1d(): `filters` and `kernel_size` are required", call. = FALSE)
   check_whole(filters, "layer_conv_1d", "filters")
   check_sizes(kernel_size, "layer_conv_1d", "kernel_size", 1)
@@ -92,11 +96,11 @@ layer_conv_1d <- function(object, filters, kernel_size, strides = 1L, padding = 
   if (!is.null(input_shape) && length(unlist(input_shape)) != 2)
     arg_fail("layer_conv_1d", "input_shape", "2 dimensions (steps, channels)", input_shape)
   res <- create_layer("Conv1D", if (missing(object)) NULL else object,
-    list(name = name, filters = as.integer(filters), kernel_size = as_int_list(kernel_size),
-         strides = as_int_list(strides), padding = tolower(padding),
-         dilation_rate = as_int_list(dilation_rate), activation = activation %||% "linear",
-         use_bias = use_bias, kernel_initializer = kernel_initializer,
-         bias_initializer = bias_initializer),
+    c(list(name = name, filters = as.integer(filters), kernel_size = as_int_list(kernel_size),
+           strides = as_int_list(strides), padding = tolower(padding),
+           dilation_rate = as_int_list(dilation_rate), activation = activation %||% "linear",
+           use_bias = use_bias, kernel_initializer = kernel_initializer,
+           bias_initializer = bias_initializer), pen),
     input_shape, batch_input_shape, batch_size, weights)
   set_trainable_arg(res, trainable)
 }
@@ -112,7 +116,7 @@ layer_conv_1d <- function(object, filters, kernel_size, strides = 1L, padding = 
 layer_zero_padding_2d <- function(object, padding = c(1L, 1L), data_format = NULL,
                                   input_shape = NULL, batch_input_shape = NULL, batch_size = NULL,
                                   dtype = NULL, name = NULL, trainable = NULL, weights = NULL) {
-  check_data_format(data_format, "layer_zero_padding_2d")
+  df <- spatial_format(data_format, "layer_zero_padding_2d")
   check_layer_common("layer_zero_padding_2d", name)
   if (is.list(padding)) {
     if (length(padding) != 2) arg_fail("layer_zero_padding_2d", "padding", "a list of 2 pairs", padding)
@@ -123,7 +127,7 @@ layer_zero_padding_2d <- function(object, padding = c(1L, 1L), data_format = NUL
   if (is.list(padding)) p <- lapply(padding, function(v) as.list(rep_len(as.integer(v), 2)))
   else { v <- rep_len(as.integer(padding), 2); p <- list(list(v[1], v[1]), list(v[2], v[2])) }
   create_layer("ZeroPadding2D", if (missing(object)) NULL else object,
-               list(name = name, padding = p, data_format = "channels_last"),
+               list(name = name, padding = p, data_format = df),
                input_shape, batch_input_shape, batch_size, weights)
 }
 
@@ -170,7 +174,8 @@ spatial_format <- function(data_format, fn) {
 #' @param size Integer or vector of 2 (3) integers: the upsampling factors.
 #' @param data_format `"channels_last"` (default, `(batch, spatial..., channels)`)
 #'   or `"channels_first"` (`(batch, channels, spatial...)`).
-#' @param interpolation Only `"nearest"`.
+#' @param interpolation `"nearest"` (repeat) or `"bilinear"` (layer_upsampling_2d only;
+#'   TensorFlow's `resize_bilinear` without aligned corners: output `i` reads input `i / size`).
 #' @return A model, tensor or layer, depending on `object`.
 #' @examples
 #' model <- keras_model_sequential() %>%
@@ -181,7 +186,7 @@ layer_upsampling_2d <- function(object, size = c(2L, 2L), data_format = NULL, in
                                 name = NULL, trainable = NULL, weights = NULL) {
   fn <- "layer_upsampling_2d"
   check_sizes(size, fn, "size", 2)
-  check_string(interpolation, fn, "interpolation", choices = "nearest")
+  check_string(interpolation, fn, "interpolation", choices = c("nearest", "bilinear"))
   surface_layer(fn, "UpSampling2D", if (missing(object)) NULL else object,
                 list(size = pair(size), data_format = spatial_format(data_format, fn), interpolation = interpolation),
                 input_shape, batch_input_shape, batch_size, dtype, name, trainable, weights)
@@ -252,14 +257,14 @@ n_ints <- function(x, n) if (is.null(x)) NULL else as.list(rep_len(as.integer(x)
 # Checks shared by the convolution layers below; returns their common config entries.
 conv_common <- function(fn, n, kernel_size, strides, padding, data_format, activation, use_bias, name,
                         dilation_rate = 1L) {
-  check_data_format(data_format, fn)
+  df <- spatial_format(data_format, fn)
   check_sizes(kernel_size, fn, "kernel_size", n)
   check_sizes(strides, fn, "strides", n)
   check_sizes(dilation_rate, fn, "dilation_rate", n)
   check_padding(padding, fn)
   check_layer_common(fn, name, activation, use_bias)
   list(kernel_size = n_ints(kernel_size, n), strides = n_ints(strides, n), padding = tolower(padding),
-       data_format = "channels_last", dilation_rate = n_ints(dilation_rate, n),
+       data_format = df, dilation_rate = n_ints(dilation_rate, n),
        activation = activation %||% "linear", use_bias = use_bias)
 }
 
@@ -288,8 +293,10 @@ layer_conv_2d_transpose <- function(object, filters, kernel_size, strides = c(1,
   fn <- "layer_conv_2d_transpose"
   if (missing(filters) || missing(kernel_size)) stop(fn, "(): `filters` and `kernel_size` are required", call. = FALSE)
   check_whole(filters, fn, "filters")
-  if (any(as.integer(dilation_rate) != 1)) stop(fn, "(): `dilation_rate` other than 1 is not supported", call. = FALSE)
-  cfg <- conv_common(fn, 2, kernel_size, strides, padding, data_format, activation, use_bias, name)
+  cfg <- conv_common(fn, 2, kernel_size, strides, padding, data_format, activation, use_bias, name, dilation_rate)
+  if (any(unlist(cfg$dilation_rate) != 1) && (any(unlist(cfg$strides) != 1) || length(unique(unlist(cfg$dilation_rate))) != 1))
+    stop(fn, "(): a `dilation_rate` other than 1 needs `strides = 1` and the same rate on both axes ",
+         "(TensorFlow's atrous transposed convolution, as Keras uses)", call. = FALSE)
   if (!is.null(output_padding)) check_whole(output_padding, fn, "output_padding", min = 0, len = 1:2)
   pen <- penalty_args(fn, kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
                       activity_regularizer = activity_regularizer, kernel_constraint = kernel_constraint,

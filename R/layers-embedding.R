@@ -11,8 +11,9 @@
 #' @param output_dim Dimension of the dense embedding.
 #' @param embeddings_initializer Initializer for the embeddings matrix
 #'   (`"uniform"`: uniform in `[-0.05, 0.05]`, as Keras).
-#' @param embeddings_regularizer,activity_regularizer,embeddings_constraint Not
-#'   supported yet (must be `NULL`).
+#' @param embeddings_regularizer,activity_regularizer,embeddings_constraint
+#'   Regularizer of the `embeddings` matrix and of the output, constraint of
+#'   the `embeddings` (see [regularizer_l1()], [constraint_maxnorm()]).
 #' @param mask_zero If `TRUE`, index 0 is padding: the output carries a mask
 #'   (0 where the index is 0) that downstream layers use as Keras 2.2 does
 #'   (recurrent layers skip masked steps, merge layers combine masks, a layer
@@ -30,9 +31,8 @@ layer_embedding <- function(object, input_dim, output_dim, embeddings_initialize
                             embeddings_regularizer = NULL, activity_regularizer = NULL,
                             embeddings_constraint = NULL, mask_zero = FALSE,
                             input_length = NULL, ...) {
-  check_unsupported(embeddings_regularizer = embeddings_regularizer,
-                    activity_regularizer = activity_regularizer,
-                    embeddings_constraint = embeddings_constraint)
+  pen <- penalty_args("layer_embedding", embeddings_regularizer = embeddings_regularizer,
+                      activity_regularizer = activity_regularizer, embeddings_constraint = embeddings_constraint)
   if (!is.logical(mask_zero) || length(mask_zero) != 1 || is.na(mask_zero))
     stop("layer_embedding(): `mask_zero` must be TRUE or FALSE", call. = FALSE)
   pos_int <- function(v) is.numeric(v) && length(v) == 1 && !is.na(v) && v >= 1 && v == round(v)
@@ -46,9 +46,9 @@ layer_embedding <- function(object, input_dim, output_dim, embeddings_initialize
   if (is.null(std$input_shape) && is.null(std$batch_input_shape) && !is.null(input_length))
     std$input_shape <- input_length
   layer <- create_layer("Embedding", if (missing(object)) NULL else object,
-    list(name = std$name, input_dim = as.integer(input_dim), output_dim = as.integer(output_dim),
-         embeddings_initializer = embeddings_initializer, mask_zero = mask_zero,
-         input_length = if (is.null(input_length)) NULL else as.integer(input_length)),
+    c(list(name = std$name, input_dim = as.integer(input_dim), output_dim = as.integer(output_dim),
+           embeddings_initializer = embeddings_initializer, mask_zero = mask_zero,
+           input_length = if (is.null(input_length)) NULL else as.integer(input_length)), pen),
     std$input_shape, std$batch_input_shape, std$batch_size, std$weights)
   set_trainable_arg(layer, std$trainable)
 }

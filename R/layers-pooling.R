@@ -1,5 +1,5 @@
 pool_layer <- function(class_name, object, pool_size, strides, padding, name, input_shape,
-                       batch_input_shape, batch_size, weights, n = 2) {
+                       batch_input_shape, batch_size, weights, n = 2, data_format = "channels_last") {
   fn <- paste0("layer_", snake_case(sub("([0-9])D$", "_\\1d", class_name)))
   check_sizes(pool_size, fn, "pool_size", n)
   check_sizes(strides, fn, "strides", n, null_ok = TRUE)
@@ -9,7 +9,7 @@ pool_layer <- function(class_name, object, pool_size, strides, padding, name, in
   create_layer(class_name, object,
                list(name = name, pool_size = size,
                     strides = if (is.null(strides)) NULL else if (n == 2) pair(strides) else as_int_list(strides),
-                    padding = tolower(padding), data_format = "channels_last"),
+                    padding = tolower(padding), data_format = data_format),
                input_shape, batch_input_shape, batch_size, weights)
 }
 
@@ -28,9 +28,9 @@ pool_layer <- function(class_name, object, pool_size, strides, padding, name, in
 layer_max_pooling_2d <- function(object, pool_size = c(2L, 2L), strides = NULL, padding = "valid",
                                  data_format = NULL, batch_size = NULL, name = NULL,
                                  trainable = NULL, weights = NULL) {
-  check_data_format(data_format, "layer_max_pooling_2d")
+  df <- spatial_format(data_format, "layer_max_pooling_2d")
   pool_layer("MaxPooling2D", if (missing(object)) NULL else object, pool_size, strides, padding,
-             name, NULL, NULL, batch_size, weights)
+             name, NULL, NULL, batch_size, weights, data_format = df)
 }
 
 #' Average pooling operation for spatial data
@@ -45,9 +45,9 @@ layer_average_pooling_2d <- function(object, pool_size = c(2L, 2L), strides = NU
                                      padding = "valid", data_format = NULL, batch_size = NULL,
                                      name = NULL, trainable = NULL, weights = NULL,
                                      input_shape = NULL) {
-  check_data_format(data_format, "layer_average_pooling_2d")
+  df <- spatial_format(data_format, "layer_average_pooling_2d")
   pool_layer("AveragePooling2D", if (missing(object)) NULL else object, pool_size, strides, padding,
-             name, input_shape, NULL, batch_size, weights)
+             name, input_shape, NULL, batch_size, weights, data_format = df)
 }
 
 #' Max pooling operation for temporal data
@@ -74,18 +74,18 @@ layer_max_pooling_1d <- function(object, pool_size = 2L, strides = NULL, padding
 #' @export
 layer_global_max_pooling_2d <- function(object, data_format = NULL, batch_size = NULL,
                                         name = NULL, trainable = NULL, weights = NULL) {
-  check_data_format(data_format, "layer_global_max_pooling_2d")
+  df <- spatial_format(data_format, "layer_global_max_pooling_2d")
   create_layer("GlobalMaxPooling2D", if (missing(object)) NULL else object,
-               list(name = name, data_format = "channels_last"), NULL, NULL, batch_size, weights)
+               list(name = name, data_format = df), NULL, NULL, batch_size, weights)
 }
 
 #' @rdname layer_global_max_pooling_2d
 #' @export
 layer_global_average_pooling_2d <- function(object, data_format = NULL, batch_size = NULL,
                                             name = NULL, trainable = NULL, weights = NULL) {
-  check_data_format(data_format, "layer_global_average_pooling_2d")
+  df <- spatial_format(data_format, "layer_global_average_pooling_2d")
   create_layer("GlobalAveragePooling2D", if (missing(object)) NULL else object,
-               list(name = name, data_format = "channels_last"), NULL, NULL, batch_size, weights)
+               list(name = name, data_format = df), NULL, NULL, batch_size, weights)
 }
 
 #' Pooling operations for 3D data (spatial or spatio-temporal)
@@ -97,7 +97,10 @@ layer_global_average_pooling_2d <- function(object, data_format = NULL, batch_si
 #' @inheritParams layer_max_pooling_2d
 #' @param pool_size Integer or 3 integers.
 #' @param strides Integer, 3 integers, or `NULL` (= `pool_size`).
-#' @param data_format Only `"channels_last"` (or `NULL`).
+#' @param data_format `"channels_last"` (default; `NULL`) or `"channels_first"`
+#'   (`(batch, channels, spatial...)`, computed as the channels-last layer between
+#'   transposes; the weights have the same layout). The 1D and locally connected
+#'   layers take only `"channels_last"`.
 #' @param input_shape Input shape without the batch size, when the layer is
 #'   the first of a sequential model.
 #' @return A model, tensor or layer, depending on `object`.
@@ -109,13 +112,13 @@ NULL
 
 pool3d_layer <- function(fn, cls, object, pool_size, strides, padding, data_format, batch_size, name, trainable,
                          weights, input_shape = NULL) {
-  check_data_format(data_format, fn)
+  df <- spatial_format(data_format, fn)
   check_sizes(pool_size, fn, "pool_size", 3)
   check_sizes(strides, fn, "strides", 3, null_ok = TRUE)
   check_padding(padding, fn)
   surface_layer(fn, cls, object,
                 list(pool_size = n_ints(pool_size, 3), strides = n_ints(strides, 3), padding = tolower(padding),
-                     data_format = "channels_last"),
+                     data_format = df),
                 input_shape, NULL, batch_size, NULL, name, trainable, weights)
 }
 
@@ -142,8 +145,8 @@ layer_average_pooling_3d <- function(object, pool_size = c(2L, 2L, 2L), strides 
 layer_global_max_pooling_3d <- function(object, data_format = NULL, batch_size = NULL, name = NULL,
                                         trainable = NULL, weights = NULL, input_shape = NULL) {
   fn <- "layer_global_max_pooling_3d"
-  check_data_format(data_format, fn)
-  surface_layer(fn, "GlobalMaxPooling3D", if (missing(object)) NULL else object, list(data_format = "channels_last"),
+  df <- spatial_format(data_format, fn)
+  surface_layer(fn, "GlobalMaxPooling3D", if (missing(object)) NULL else object, list(data_format = df),
                 input_shape, NULL, batch_size, NULL, name, trainable, weights)
 }
 
@@ -152,7 +155,7 @@ layer_global_max_pooling_3d <- function(object, data_format = NULL, batch_size =
 layer_global_average_pooling_3d <- function(object, data_format = NULL, batch_size = NULL, name = NULL,
                                             trainable = NULL, weights = NULL, input_shape = NULL) {
   fn <- "layer_global_average_pooling_3d"
-  check_data_format(data_format, fn)
+  df <- spatial_format(data_format, fn)
   surface_layer(fn, "GlobalAveragePooling3D", if (missing(object)) NULL else object,
-                list(data_format = "channels_last"), input_shape, NULL, batch_size, NULL, name, trainable, weights)
+                list(data_format = df), input_shape, NULL, batch_size, NULL, name, trainable, weights)
 }

@@ -5,13 +5,7 @@ rnn_common_config <- function(fn, units, activation, use_bias, return_sequences,
                               go_backwards, stateful, unroll, kernel_initializer,
                               recurrent_initializer, bias_initializer, dropout,
                               recurrent_dropout, penalties) {
-  check_unsupported(kernel_regularizer = penalties$kernel_regularizer,
-                    recurrent_regularizer = penalties$recurrent_regularizer,
-                    bias_regularizer = penalties$bias_regularizer,
-                    activity_regularizer = penalties$activity_regularizer,
-                    kernel_constraint = penalties$kernel_constraint,
-                    recurrent_constraint = penalties$recurrent_constraint,
-                    bias_constraint = penalties$bias_constraint)
+  pen <- do.call(penalty_args, c(list(fn), penalties))
   if (!is.numeric(units) || length(units) != 1 || is.na(units) || units < 1 || units != round(units))
     stop(fn, "(): `units` must be a positive integer", call. = FALSE)
   if (!isFALSE(stateful))
@@ -25,11 +19,11 @@ rnn_common_config <- function(fn, units, activation, use_bias, return_sequences,
                  list("go_backwards", go_backwards), list("unroll", unroll)))
     if (!is.logical(a[[2]]) || length(a[[2]]) != 1 || is.na(a[[2]]))
       stop(fn, "(): `", a[[1]], "` must be TRUE or FALSE", call. = FALSE)
-  list(units = as.integer(units), activation = activation %||% "linear", use_bias = use_bias,
+  c(list(units = as.integer(units), activation = activation %||% "linear", use_bias = use_bias,
        return_sequences = return_sequences, return_state = return_state, go_backwards = go_backwards,
        stateful = FALSE, unroll = unroll, kernel_initializer = kernel_initializer,
        recurrent_initializer = recurrent_initializer, bias_initializer = bias_initializer,
-       dropout = 0, recurrent_dropout = 0)
+       dropout = 0, recurrent_dropout = 0), pen)
 }
 
 #' Fully-connected RNN where the output is to be fed back to input
@@ -57,8 +51,9 @@ rnn_common_config <- function(fn, units, activation, use_bias, return_sequences,
 #' @param unroll Accepted; the result is the same either way.
 #' @param recurrent_initializer Initializer for `recurrent_kernel` (default
 #'   `"orthogonal"`).
-#' @param recurrent_regularizer,recurrent_constraint Not supported yet (must
-#'   be `NULL`).
+#' @param recurrent_regularizer,recurrent_constraint Regularizer / constraint
+#'   of `recurrent_kernel` (the penalty is part of the loss; the constraint is
+#'   applied after every update).
 #' @param dropout,recurrent_dropout Not supported yet (must be 0).
 #' @examples
 #' model <- keras_model_sequential() %>%

@@ -7,6 +7,11 @@ wrapped_layer_config <- function(layer, fn) {
     stop(fn, "(): `layer` must be a layer object, e.g. layer_lstm(units = 8), not ", arg_text(layer),
          call. = FALSE)
   cfg <- get_config(layer)
+  rules <- names(cfg)[grepl("_(regularizer|constraint)$", names(cfg)) & !vapply(cfg, is.null, logical(1))]
+  if (length(rules))
+    stop(fn, "(): the wrapped layer's ", paste0("`", rules, "`", collapse = ", "),
+         " would not be applied inside the wrapper; remove it (wrapped layers take no regularizers or constraints here)",
+         call. = FALSE)
   cls <- attr(cfg, "config_class")
   attr(cfg, "config_class") <- NULL
   list(class_name = cls, config = cfg)

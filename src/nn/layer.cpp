@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <map>
 
 namespace kn {
@@ -27,12 +28,34 @@ std::map<std::string, LayerFactory>& registry() {
 
 void register_layer(const std::string& class_name, LayerFactory f) { registry()[class_name] = f; }
 
+// Defined in layers_channels_first.cpp: wraps a channels-last spatial layer
+// to take and give (N, C, spatial...) tensors.
+LayerPtr make_channels_first(LayerPtr inner);
+// Defined in layers_dilated_transpose.cpp: Conv2DTranspose with dilation_rate > 1.
+LayerPtr make_dilated_conv2d_transpose(const Json& config);
+
 LayerPtr make_layer(const std::string& class_name, const Json& config) {
   auto it = registry().find(class_name);
   if (it == registry().end())
     throw Error("unknown layer class '" + class_name +
                 "'; supply it through `custom_objects` or use one of the supported layers");
-  return it->second(config);
+  // Spatial layers whose weights do not depend on data_format: channels_first
+  // is their channels-last kernel between transposes. (UpSampling, Cropping,
+  // ZeroPadding3D and SpatialDropout handle both formats themselves.)
+  static const char* const kChannelsFirst[] = {
+      "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv2D", "DepthwiseConv2D",
+      "MaxPooling2D", "AveragePooling2D", "MaxPooling3D", "AveragePooling3D", "GlobalMaxPooling2D",
+      "GlobalAveragePooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling3D", "ZeroPadding2D"};
+  Json cfg = config;
+  const bool channels_first =
+      config.is_object() && config_lower(config, "data_format", "channels_last") == "channels_first" &&
+      std::find(std::begin(kChannelsFirst), std::end(kChannelsFirst), class_name) != std::end(kChannelsFirst);
+  if (channels_first) cfg.set("data_format", "channels_last");
+  bool dilated = false;
+  if (class_name == "Conv2DTranspose" && cfg.is_object() && cfg.has("dilation_rate") && !cfg["dilation_rate"].is_null())
+    for (int64_t d : config_ints(cfg, "dilation_rate", 2)) dilated = dilated || d != 1;
+  LayerPtr layer = dilated ? make_dilated_conv2d_transpose(cfg) : it->second(cfg);
+  return channels_first ? make_channels_first(layer) : layer;
 }
 
 std::vector<std::string> registered_layers() {

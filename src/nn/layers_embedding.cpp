@@ -101,8 +101,6 @@ LayerPtr make_embedding(const Json& cfg) {
   l->output_dim = config_count(cfg, "output_dim", *l);
   if (l->input_dim <= 0) throw Error(who + "input_dim must be a positive integer");
   if (l->output_dim <= 0) throw Error(who + "output_dim must be a positive integer");
-  for (const char* k : {"embeddings_regularizer", "activity_regularizer", "embeddings_constraint"})
-    if (!cfg.get(k, Json()).is_null()) throw Error(who + k + " is not supported yet");
   l->mask_zero = cfg.get("mask_zero", Json(false)).as_bool();
   const Json& il = cfg.get("input_length", Json());
   if (il.is_number()) l->input_length = il.as_int();

@@ -233,10 +233,7 @@ void apply_rnn_config(RecurrentBase& l, const Json& cfg) {
   for (const char* key : {"dropout", "recurrent_dropout"})
     if (cfg.get(key, Json(0.0)).as_number() != 0.0)
       throw Error(who + key + " > 0 is not supported yet");
-  for (const char* key : {"kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-                          "activity_regularizer", "kernel_constraint", "recurrent_constraint",
-                          "bias_constraint"})
-    if (!cfg.get(key, Json()).is_null()) throw Error(who + key + " is not supported yet");
+  // kernel / recurrent / bias regularizers and constraints: read by apply_base_config()
   l.act = rnn_activation(cfg, "activation", "tanh");
   l.use_bias = cfg.get("use_bias", Json(true)).as_bool();
   l.return_sequences = cfg.get("return_sequences", Json(false)).as_bool();

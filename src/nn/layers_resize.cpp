@@ -1,5 +1,6 @@
 // Keras 2.2.5 resizing layers on 2-D / 3-D images: UpSampling2D/3D (nearest:
-// each value repeated size times per axis), Cropping2D/3D, ZeroPadding3D
+// each value repeated size times per axis; UpSampling2D also bilinear, see
+// build_bilinear), Cropping2D/3D, ZeroPadding3D
 // (ZeroPadding2D is in layers_conv.cpp). All are copies: every output element
 // reads one input element or is zero, so the layer keeps a table
 // src[j] (per-sample output index j -> input index or -1) built from the
@@ -23,6 +24,10 @@ class SpatialCopy : public Layer {
   std::string interpolation = "nearest";    // UpSampling2D
   Shape in_shape, out_shape;                // per sample
   std::vector<int64_t> src;                 // (out per-sample numel): input index or -1
+  // UpSampling2D bilinear (TF resize_bilinear, corners not aligned): output
+  // element j = sum_k bl_w[4j + k] * input[bl_idx[4j + k]]
+  std::vector<int64_t> bl_idx;
+  std::vector<float> bl_w;
 
   std::string class_name() const override { return cls; }
   bool upsampling() const { return cls.rfind("UpSampling", 0) == 0; }
@@ -74,8 +79,42 @@ class SpatialCopy : public Layer {
       }
       src[j] = inside ? idx : -1;
     }
+    if (interpolation == "bilinear") build_bilinear(s, o, off);
     built_ = true;
     return o;
+  }
+
+  // Input coordinate of output c along an upsampled axis: c / size, between
+  // floor and floor + 1 (clamped to the last row / column).
+  void build_bilinear(const Shape& s, const Shape& o, int off) {
+    const int64_t per = shape_numel(o), r = static_cast<int64_t>(o.size());
+    bl_idx.assign(static_cast<size_t>(4 * per), 0);
+    bl_w.assign(static_cast<size_t>(4 * per), 0.0f);
+    std::vector<int64_t> c(static_cast<size_t>(r));
+    for (int64_t j = 0; j < per; ++j) {
+      int64_t rem = j;
+      for (int64_t d = r - 1; d >= 0; --d) { c[d] = rem % o[d]; rem /= o[d]; }
+      int64_t lo[2], hi[2];
+      double fr[2];
+      for (int a = 0; a < 2; ++a) {
+        const int64_t d = off + a;
+        lo[a] = c[d] / size[a];
+        fr[a] = static_cast<double>(c[d] % size[a]) / static_cast<double>(size[a]);
+        hi[a] = std::min(lo[a] + 1, s[d] - 1);
+      }
+      for (int k = 0; k < 4; ++k) {
+        const bool down = k & 2, right = k & 1;
+        int64_t idx = 0;
+        for (int64_t d = 0; d < r; ++d) {
+          int64_t ic = c[d];
+          if (d == off) ic = down ? hi[0] : lo[0];
+          if (d == off + 1) ic = right ? hi[1] : lo[1];
+          idx = idx * s[d] + ic;
+        }
+        bl_idx[4 * j + k] = idx;
+        bl_w[4 * j + k] = static_cast<float>((down ? fr[0] : 1.0 - fr[0]) * (right ? fr[1] : 1.0 - fr[1]));
+      }
+    }
   }
 
   void forward(const RunContext&, const std::vector<const Tensor*>& in, Tensor& out) override {
@@ -83,6 +122,16 @@ class SpatialCopy : public Layer {
     if (in[0]->size() != N * pin) throw Error("layer '" + name + "': input shape differs from the built shape");
     const float* x = in[0]->ptr();  // (N, pin)
     float* y = out.ptr();           // (N, pout)
+    if (!bl_idx.empty()) {
+      parallel_for(N, [&](int64_t n) {
+        for (int64_t j = 0; j < pout; ++j) {
+          float v = 0.0f;
+          for (int k = 0; k < 4; ++k) v += bl_w[4 * j + k] * x[n * pin + bl_idx[4 * j + k]];
+          y[n * pout + j] = v;
+        }
+      });
+      return;
+    }
     parallel_for(N, [&](int64_t n) {
       for (int64_t j = 0; j < pout; ++j) y[n * pout + j] = src[j] >= 0 ? x[n * pin + src[j]] : 0.0f;
     });
@@ -93,6 +142,13 @@ class SpatialCopy : public Layer {
     const int64_t N = in[0]->shape[0], pin = shape_numel(in_shape), pout = static_cast<int64_t>(src.size());
     const float* dy = dout.ptr();  // (N, pout)
     float* dx = din[0]->ptr();     // (N, pin)
+    if (!bl_idx.empty()) {
+      parallel_for(N, [&](int64_t n) {
+        for (int64_t j = 0; j < pout; ++j)
+          for (int k = 0; k < 4; ++k) dx[n * pin + bl_idx[4 * j + k]] += bl_w[4 * j + k] * dy[n * pout + j];
+      });
+      return;
+    }
     parallel_for(N, [&](int64_t n) {
       for (int64_t j = 0; j < pout; ++j)
         if (src[j] >= 0) dx[n * pin + src[j]] += dy[n * pout + j];
@@ -164,9 +220,9 @@ LayerPtr make_spatial_copy(const Json& cfg, const std::string& cls, int rank) {
       if (s < 1) throw Error("layer '" + l->name + "' (" + cls + "): 'size' entries must be >= 1");
     if (cls == "UpSampling2D") {
       l->interpolation = config_lower(cfg, "interpolation", "nearest");
-      if (l->interpolation != "nearest")
-        throw Error("layer '" + l->name + "' (UpSampling2D): interpolation = '" + l->interpolation +
-                    "' is not supported; use 'nearest'");
+      if (l->interpolation != "nearest" && l->interpolation != "bilinear")
+        throw Error("layer '" + l->name + "' (UpSampling2D): interpolation must be 'nearest' or 'bilinear', got '" +
+                    l->interpolation + "'");
     }
   } else {
     const char* key = l->cropping() ? "cropping" : "padding";

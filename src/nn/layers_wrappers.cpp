@@ -76,7 +76,11 @@ LayerPtr inner_from_config(const Json& cfg, const std::string& who) {
   const Json& l = cfg.get("layer", Json());
   if (!l.is_object() || !l.has("class_name") || !l.has("config"))
     throw Error(who + "config needs 'layer': {class_name, config}");
-  return make_layer(l["class_name"].as_string(), l["config"]);
+  LayerPtr inner = make_layer(l["class_name"].as_string(), l["config"]);
+  // The graph applies penalties and constraints of its own layers only.
+  if (!inner->weight_regularizers.empty() || !inner->weight_constraints.empty() || inner->activity_regularizer)
+    throw Error(who + "regularizers and constraints of the wrapped layer are not supported (they would not be applied)");
+  return inner;
 }
 
 RunContext sub_context(const RunContext& ctx, size_t k) {

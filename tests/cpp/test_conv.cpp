@@ -285,8 +285,14 @@ TEST(error_messages) {
     CHECK_THROWS(l->build({{8, 8, 2}}, rng), "built for 3 input channels");
   }
   Json cf = conv2d_cfg(4, Json(3), Json(1), "valid", Json(1), "linear");
-  cf.set("data_format", "channels_first");
-  CHECK_THROWS(make_layer("Conv2D", cf), "layer 'conv2d_1' (Conv2D): data_format 'channels_first' is not supported");
+  cf.set("data_format", "channels_first");  // wrapped (layers_channels_first.cpp): takes (C, H, W)
+  {
+    LayerPtr l = make_layer("Conv2D", cf);
+    CHECK(l->build({{3, 8, 8}}, rng) == Shape({4, 6, 6}));
+    CHECK(l->config()["data_format"].as_string() == "channels_first");
+  }
+  cf.set("data_format", "channels_middle");
+  CHECK_THROWS(make_layer("Conv2D", cf), "layer 'conv2d_1' (Conv2D): data_format 'channels_middle' is not supported");
   CHECK_THROWS(make_layer("Conv2D", conv2d_cfg(4, Json(3), Json(1), "full", Json(1), "linear")),
                "padding must be 'valid' or 'same', got 'full'");
   CHECK_THROWS(make_layer("Conv2D", conv2d_cfg(4, Json(3), Json(1), "causal", Json(1), "linear")),
@@ -299,8 +305,8 @@ TEST(error_messages) {
                "expects inputs of shape (steps, channels)");
   CHECK_THROWS(make_layer("MaxPooling2D", obj({{"name", "mp"}, {"pool_size", Json(4)}}))->build({{3, 5, 1}}, rng),
                "pool_size 4x4 is larger than the input 3x5");
-  CHECK_THROWS(make_layer("MaxPooling2D", obj({{"name", "mp"}, {"data_format", "channels_first"}})),
-               "data_format 'channels_first' is not supported");
+  CHECK_THROWS(make_layer("MaxPooling2D", obj({{"name", "mp"}, {"data_format", "nchw"}})),
+               "data_format 'nchw' is not supported");
   CHECK_THROWS(make_layer("GlobalAveragePooling2D", obj({{"name", "g"}}))->build({{5, 2}}, rng),
                "expects inputs of shape (H, W, C)");
   CHECK_THROWS(make_layer("Reshape", obj({{"name", "r"}, {"target_shape", ints({5, -1})}}))->build({{4, 3}}, rng),

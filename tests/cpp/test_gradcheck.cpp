@@ -212,6 +212,15 @@ const std::vector<Case>& cases() {
     {"GlobalMaxPooling3D", R"({"name": "g"})", {{2, 2, 2, 2}}},
     {"GlobalAveragePooling3D", R"({"name": "g"})", {{2, 2, 2, 2}}},
     {"Dot", R"({"name": "d", "axes": [2, 2], "normalize": true})", {{2, 3}, {2, 3}}},
+    // channels_first (layers_channels_first.cpp), dilated Conv2DTranspose, bilinear UpSampling2D
+    {"Conv2D", R"({"name": "c", "filters": 2, "kernel_size": [2, 3], "data_format": "channels_first"})", {{3, 4, 5}}},
+    {"MaxPooling2D", R"({"name": "p", "pool_size": 2, "padding": "same", "data_format": "channels_first"})", {{2, 3, 4}}},
+    {"GlobalAveragePooling2D", R"({"name": "g", "data_format": "channels_first"})", {{3, 2, 2}}},
+    {"Conv3DTranspose", R"({"name": "c3t", "filters": 2, "kernel_size": 2, "data_format": "channels_first"})", {{2, 2, 1, 2}}},
+    {"Conv2DTranspose", R"({"name": "ct", "filters": 2, "kernel_size": [2, 3], "dilation_rate": 2, "padding": "same"})", {{3, 4, 2}}},
+    {"Conv2DTranspose", R"({"name": "ct", "filters": 1, "kernel_size": 2, "dilation_rate": 3, "data_format": "channels_first"})", {{2, 2, 3}}},
+    {"UpSampling2D", R"({"name": "u", "size": [2, 3], "interpolation": "bilinear"})", {{2, 3, 2}}},
+    {"UpSampling2D", R"({"name": "u", "size": 2, "interpolation": "bilinear", "data_format": "channels_first"})", {{2, 2, 3}}},
   };
   return c;
 }

@@ -19,7 +19,8 @@ test_that("layer_conv_2d_transpose scatters each input pixel through the kernel"
   expect_equal(dim(s$y), c(2, 6, 4, 1))
   op <- one(layer_conv_2d_transpose, x, filters = 1, kernel_size = 3, strides = 2, output_padding = 1)
   expect_equal(dim(op$y), c(2, 8, 6, 1))  # (in - 1) * s + k + output_padding
-  expect_error(layer_conv_2d_transpose(filters = 2, kernel_size = 3, data_format = "channels_first"), "data_format")
+  # channels_first and dilation are checked in test-layers-channels-first.R / test-layers-conv-extras.R
+  expect_error(layer_conv_2d_transpose(filters = 2, kernel_size = 3, data_format = "nchw"), "data_format")
 })
 
 test_that("layer_conv_3d matches a direct sum and trains", {

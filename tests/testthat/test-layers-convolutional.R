@@ -58,8 +58,10 @@ test_that("shape inference and errors name the layer", {
   expect_error(keras_model_sequential() %>%
                  layer_conv_2d(filters = 2, kernel_size = 5, input_shape = c(3, 3, 1), name = "big"),
                "big")
+  # channels_first reads (C, H, W): one channel of 8 x 1 is too small for a 3 x 3 kernel
   expect_error(layer_conv_2d(layer_input(shape = c(8, 8, 1)), filters = 2, kernel_size = 3,
-                             data_format = "channels_first"), "channels_first")
+                             data_format = "channels_first"), "larger than the input 8x1")
+  expect_error(layer_conv_2d(filters = 2, kernel_size = 3, data_format = "channels_middle"), "data_format")
   t <- layer_input(shape = c(28, 28, 1)) %>% layer_conv_2d(filters = 32, kernel_size = c(3, 3))
   expect_equal(dim(t), c(NA, 26, 26, 32))
   t2 <- layer_input(shape = c(28, 28, 1)) %>% layer_conv_2d(filters = 8, kernel_size = 5, padding = "same", strides = 2)

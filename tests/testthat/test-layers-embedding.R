@@ -26,7 +26,8 @@ test_that("indices outside [0, input_dim) or not whole are errors naming layer a
 test_that("unsupported arguments stop instead of being ignored", {
   # mask_zero is supported (test-layers-recurrent-states.R); a non-flag is an error
   expect_error(layer_embedding(input_dim = 3, output_dim = 2, mask_zero = NA), "mask_zero")
-  expect_error(layer_embedding(input_dim = 3, output_dim = 2, embeddings_regularizer = "l2"),
+  # regularizers are supported (test-layers-penalties-more.R); a non-regularizer is an error
+  expect_error(layer_embedding(input_dim = 3, output_dim = 2, embeddings_regularizer = "l3"),
                "embeddings_regularizer")
   expect_error(layer_embedding(input_dim = 3, output_dim = 2, embeddings_constraint = "x"),
                "embeddings_constraint")

@@ -144,7 +144,8 @@ test_that("unsupported recurrent arguments stop with a clear error", {
   expect_error(layer_lstm(units = 2, stateful = TRUE), "stateful")
   expect_error(layer_lstm(units = 2, dropout = 0.2), "dropout > 0")
   expect_error(layer_simple_rnn(units = 2, recurrent_dropout = 0.1), "recurrent_dropout > 0")
-  expect_error(layer_simple_rnn(units = 2, recurrent_regularizer = "l2"), "recurrent_regularizer")
+  # regularizers are supported (test-layers-penalties-more.R); a non-regularizer is an error
+  expect_error(layer_simple_rnn(units = 2, recurrent_regularizer = 0.1), "recurrent_regularizer")
   expect_error(layer_lstm(units = 0), "units")
   expect_error(keras_model_sequential() %>% layer_lstm(units = 2, input_shape = 5),
                "expects inputs of shape \\(batch, time, features\\)")
