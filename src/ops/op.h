@@ -43,6 +43,8 @@ enum class OpCode : int {
   MatMul,
   // sources
   Constant, RandomUniform, RandomNormal,
+  // more backend ops (ops_extra.cpp)
+  CumProd, TruncatedNormal,
   // data ops (dataset pipelines only; src/data/ops_data.cpp)
   ParseExample, DecodeRaw,
   Count

@@ -130,6 +130,8 @@ const std::vector<GradCase>& grad_cases() {
     {"matmul", R"({"transpose_b": true})", {{{3, 4}}, {{2, 4}}}},
     {"matmul", R"({"transpose_a": true, "transpose_b": true})", {{{4, 3}}, {{2, 4}}}},
     {"matmul", "{}", {{{2, 3, 4}}, {{4, 2}}}}, {"matmul", "{}", {{{2, 3, 4}}, {{2, 4, 2}}}},
+    // ops_extra.cpp
+    {"cumprod", R"({"axis": 1})", {{{2, 4, 2}}}}, {"cumprod", R"({"axis": 0})", {{{5}}}},
   };
   return c;
 }
