@@ -349,6 +349,10 @@ cpp_model_add_loss_term <- function(model, node) {
     invisible(.Call(`_kerasnative_cpp_model_add_loss_term`, model, node))
 }
 
+cpp_model_gradients <- function(model, x, loss, wrt) {
+    .Call(`_kerasnative_cpp_model_gradients`, model, x, loss, wrt)
+}
+
 #' Set the number of engine threads (internal)
 #' @noRd
 cpp_set_num_threads <- function(n) {

@@ -8,7 +8,8 @@
 #' functions on them compute at once. `k_eval()` / `k_get_value()` return the
 #' value as an R array; `k_set_value()` updates a variable in place.
 #' @param value R array, vector or number.
-#' @param dtype `"float32"` (default), `"int32"`, `"int64"` or `"bool"`.
+#' @param dtype `"float32"`, `"int32"`, `"int64"` or `"bool"`; `NULL` (default)
+#'   means [k_floatx()] (float32), whatever the type of `value` (as Keras).
 #' @param shape Optional shape (`value` is repeated/reshaped to it, R order).
 #' @param name,constraint Ignored.
 #' @param x A tensor.
@@ -30,7 +31,8 @@ k_constant <- function(value, dtype = NULL, shape = NULL, name = NULL) {
     dt <- as_dtype_name(dtype %||% "float32")
     return(new_eager(as_storage(rep_len(as.numeric(value), prod(shape)), dt, shape), shape, dt))
   }
-  eager_from_r(value, dtype = if (is.null(dtype)) NULL else as_dtype_name(dtype), what = "value")
+  # as Keras: dtype = NULL means floatx() (float32), also for integer and logical R values
+  eager_from_r(value, dtype = as_dtype_name(dtype %||% k_floatx()), what = "value")
 }
 
 #' @rdname backend_values
@@ -189,12 +191,23 @@ k_set_image_data_format <- function(data_format) {
 }
 #' @rdname backend_info
 #' @export
-k_learning_phase <- function() 0L
+k_learning_phase <- function() .kn$learning_phase %||% 0L
+#' @rdname backend_info
+#' @param value 0 (test) or 1 (train): the phase [k_in_train_phase()] uses
+#'   when its `training` is `NULL` (fit() and predict() set their own).
+#' @export
+k_set_learning_phase <- function(value) {
+  if (!identical(as.numeric(value), 0) && !identical(as.numeric(value), 1))
+    stop("k_set_learning_phase(): `value` must be 0 or 1", call. = FALSE)
+  .kn$learning_phase <- as.integer(value)
+  invisible(NULL)
+}
 
 #' Instantiates a Keras function
 #'
-#' @param inputs List of input tensors ([layer_input()]).
-#' @param outputs List of output tensors computed from them.
+#' @param inputs List of input tensors ([layer_input()], [k_placeholder()]).
+#' @param outputs List of output tensors computed from them, possibly
+#'   gradient tensors from [k_gradients()].
 #' @param updates,... Not supported (must be `NULL`).
 #' @return A function taking a list of arrays (one per input) and returning
 #'   a list of arrays (one per output).
@@ -206,38 +219,61 @@ k_learning_phase <- function() 0L
 k_function <- function(inputs, outputs, updates = NULL, ...) {
   if (!is.null(updates)) stop("k_function(): `updates` is not supported", call. = FALSE)
   if (is_tensor(outputs)) outputs <- list(outputs)
-  model <- keras_model(inputs, outputs)
+  if (is_tensor(inputs)) inputs <- list(inputs)
+  is_grad <- vapply(outputs, function(o) is_tensor(o) && identical(o$kind, "grad"), logical(1))
+  # model outputs: the plain outputs, then for each gradient its loss and its variable
+  grads <- outputs[is_grad]
+  model_outputs <- c(outputs[!is_grad], do.call(c, lapply(grads, function(g) list(g$loss, g$wrt))))
+  model <- keras_model(inputs, model_outputs)
+  n_plain <- sum(!is_grad)
   function(values) {
     if (!is.list(values)) values <- list(values)
-    n <- dim(values[[1]])[1] %||% length(values[[1]])
-    out <- predict(model, if (length(values) == 1) values[[1]] else values, batch_size = n, verbose = 0)
-    if (length(outputs) == 1) list(out) else out
+    res <- vector("list", length(outputs))
+    if (n_plain > 0) {
+      n <- dim(values[[1]])[1] %||% length(values[[1]])
+      out <- predict(model, if (length(values) == 1) values[[1]] else values, batch_size = n, verbose = 0)
+      if (length(model_outputs) == 1) out <- list(out)
+      res[!is_grad] <- out[seq_len(n_plain)]
+    }
+    if (length(grads)) {
+      x <- lapply(values, function(v) { if (is.null(dim(v))) v <- as.matrix(v); storage.mode(v) <- "double"; v })
+      res[is_grad] <- lapply(seq_along(grads), function(k)
+        kn_try(cpp_model_gradients(model_ptr(model), x, n_plain + 2L * (k - 1L), n_plain + 2L * k - 1L),
+               "k_function() (gradient)")[[1]])
+    }
+    res
   }
 }
 
 #' Gradients of a loss with respect to variables
 #'
-#' Reverse-mode differentiation through the backward kernels of the op table,
-#' over the operations that computed `loss` from `variables` at once (on
-#' [k_variable()], [k_constant()] or R arrays). As in Keras, the gradient is
-#' that of the sum of `loss`. Symbolic tensors (inside a model) are
-#' differentiated by `fit()`; `k_gradients()` does not build symbolic
-#' gradient graphs.
+#' Reverse-mode differentiation through the backward kernels of the op table.
+#' On values ([k_variable()], [k_constant()] or R arrays) it runs at once over
+#' the operations that computed `loss` from `variables`. On model tensors
+#' (`loss` computed from [layer_input()] tensors, `variables` being inputs or
+#' intermediate tensors of that computation) it returns symbolic gradient
+#' tensors, which are outputs of [k_function()]: each call runs the model
+#' forward and the graph's backward pass. As in Keras, the gradient is that
+#' of the sum of `loss`; a variable the loss does not depend on gets zeros.
+#' Gradients with respect to layer weights are computed by `fit()`.
 #' @param loss A tensor computed from `variables`.
 #' @param variables A tensor or a list of tensors.
-#' @return A list of tensors (one per variable, same shape), `NULL` for a
-#'   variable the loss does not depend on.
+#' @return A list of tensors (one per variable, same shape); on values `NULL`
+#'   for a variable the loss does not depend on.
 #' @examples
 #' w <- k_variable(c(1, 2, 3))
 #' k_eval(k_gradients(k_sum(k_square(w) * 3), w)[[1]])  # 6 * w
+#' x <- layer_input(shape = 2)
+#' g <- k_gradients(k_sum(k_square(x)), x)[[1]]
+#' k_function(list(x), list(g))(list(matrix(1:4, 2)))[[1]]  # 2 * x
 #' @export
 k_gradients <- function(loss, variables) {
   if (is_tensor(variables)) variables <- list(variables)
   if (!is_tensor(loss) || !all(vapply(variables, is_tensor, logical(1))))
     stop("k_gradients(): `loss` and `variables` must be tensors", call. = FALSE)
-  if (tensor_kind(loss) != "eager" || !all(vapply(variables, tensor_kind, "") == "eager"))
-    stop("k_gradients(): `loss` is symbolic (it depends on a model input); k_gradients() differentiates ",
-         "values computed at once from k_variable()/k_constant() (fit() differentiates models)", call. = FALSE)
+  if (tensor_kind(loss) != "eager") return(symbolic_gradients(loss, variables))
+  if (!all(vapply(variables, tensor_kind, "") == "eager"))
+    stop("k_gradients(): `loss` is a value but a variable is symbolic (a model tensor)", call. = FALSE)
   ids <- new.env(parent = emptyenv())
   entries <- list()
   visit <- function(t) {
@@ -268,6 +304,24 @@ k_gradients <- function(loss, variables) {
     })
   }
   res
+}
+
+# Gradient tensors of a symbolic loss: placeholders (kind "grad") that
+# k_function() evaluates with the model graph's backward pass.
+symbolic_gradients <- function(loss, variables) {
+  if (!is.null(.subset2(loss, "trace")))
+    stop("k_gradients(): dataset tensors (inside dataset_map()) have no gradients", call. = FALSE)
+  if (tensor_dtype(loss) != "float32") stop("k_gradients(): the loss must be float32", call. = FALSE)
+  lapply(variables, function(v) {
+    kind <- tensor_kind(v)
+    if (!kind %in% c("input", "layer", "op"))
+      stop("k_gradients(): `loss` is symbolic (a model tensor), so `variables` must be tensors of the model ",
+           "(its inputs or tensors computed from them), not ", if (kind == "eager") "a value or k_variable()" else paste0("a '", kind, "' tensor"),
+           "; gradients with respect to layer weights are computed by fit()", call. = FALSE)
+    if (tensor_dtype(v) != "float32") stop("k_gradients(): a variable is not float32", call. = FALSE)
+    structure(list(kind = "grad", loss = loss, wrt = v, shape = v$shape, dtype = "float32",
+                   batched = tensor_batched(v), id = new_tensor_id()), class = tensor_class)
+  })
 }
 
 #' Random masks and zero padding
@@ -379,40 +433,16 @@ NULL
 
 #' @rdname backend_not_built
 #' @export
-k_rnn <- not_built("k_rnn")
-#' @rdname backend_not_built
-#' @export
-k_cumprod <- not_built("k_cumprod")
-#' @rdname backend_not_built
-#' @export
-k_map_fn <- not_built("k_map_fn")
-#' @rdname backend_not_built
-#' @export
-k_foldl <- not_built("k_foldl")
-#' @rdname backend_not_built
-#' @export
-k_foldr <- not_built("k_foldr")
-#' @rdname backend_not_built
-#' @export
 k_ctc_batch_cost <- not_built("k_ctc_batch_cost")
 #' @rdname backend_not_built
 #' @export
-k_update <- not_built("k_update")
+k_ctc_decode <- not_built("k_ctc_decode")
 #' @rdname backend_not_built
 #' @export
-k_update_add <- not_built("k_update_add")
+k_ctc_label_dense_to_sparse <- not_built("k_ctc_label_dense_to_sparse")
 #' @rdname backend_not_built
 #' @export
-k_update_sub <- not_built("k_update_sub")
+k_local_conv1d <- not_built("k_local_conv1d")
 #' @rdname backend_not_built
 #' @export
-k_placeholder <- not_built("k_placeholder")
-#' @rdname backend_not_built
-#' @export
-k_truncated_normal <- not_built("k_truncated_normal")
-#' @rdname backend_not_built
-#' @export
-k_batch_normalization <- not_built("k_batch_normalization")
-#' @rdname backend_not_built
-#' @export
-k_resize_images <- not_built("k_resize_images")
+k_local_conv2d <- not_built("k_local_conv2d")

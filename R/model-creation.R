@@ -105,10 +105,14 @@ layer_input <- function(shape = NULL, batch_shape = NULL, name = NULL, dtype = "
     shape <- unlist(b[-1])
   }
   if (is.null(shape)) stop("layer_input(): `shape` or `batch_shape` is required", call. = FALSE)
-  shape <- unlist(shape)
-  if (!is.numeric(shape) || anyNA(shape) || any(shape <= 0) || any(!is.finite(shape)) ||
-      any(shape != round(shape)) || any(shape > .Machine$integer.max))
-    stop("layer_input(): every dimension of `shape` must be a positive integer, got c(",
+  # NULL or NA: a dimension of unknown size (list(NULL, 8): sequences of any length)
+  shape <- vapply(as.list(shape), function(d)
+    if (is.null(d) || (length(d) == 1 && is.na(d))) NA_real_ else if (is.numeric(d) && length(d) == 1) d else NaN,
+    numeric(1))
+  known <- shape[!is.na(shape)]
+  if (any(is.nan(shape)) || any(known <= 0) || any(!is.finite(known)) ||
+      any(known != round(known)) || any(known > .Machine$integer.max))
+    stop("layer_input(): every dimension of `shape` must be a positive integer or NULL/NA (unknown), got c(",
          paste(shape, collapse = ", "), ")", call. = FALSE)
   new_tensor(NULL, list(), shape, input_name = name %||% unique_name("input"), fixed_batch = fixed)
 }

@@ -87,6 +87,9 @@ attrs_json <- function(attrs) {
 record_op <- function(op, inputs, attrs = list(), fn = op, value = NULL, value_shape = NULL) {
   inputs <- lapply(inputs, as_tensor_arg)
   kinds <- vapply(inputs, tensor_kind, "")
+  if (any(kinds == "grad"))
+    stop(fn, "(): a gradient tensor of model tensors (from k_gradients()) can only be an output of k_function()",
+         call. = FALSE)
   js <- attrs_json(attrs)
   dtypes <- vapply(inputs, function(t) if (tensor_kind(t) == "eager") t$env$dtype else tensor_dtype(t), "")
   fail <- function(e) stop(fn, "(): ", sub("^[a-z_]+: ", "", conditionMessage(e)), call. = FALSE)

@@ -1083,6 +1083,20 @@ BEGIN_RCPP
     return R_NilValue;
 END_RCPP
 }
+// cpp_model_gradients
+List cpp_model_gradients(SEXP model, List x, int loss, IntegerVector wrt);
+RcppExport SEXP _kerasnative_cpp_model_gradients(SEXP modelSEXP, SEXP xSEXP, SEXP lossSEXP, SEXP wrtSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< List >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type loss(lossSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type wrt(wrtSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_model_gradients(model, x, loss, wrt));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_set_num_threads
 void cpp_set_num_threads(int n);
 RcppExport SEXP _kerasnative_cpp_set_num_threads(SEXP nSEXP) {
@@ -1568,6 +1582,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_model_set_graph_loss", (DL_FUNC) &_kerasnative_cpp_model_set_graph_loss, 3},
     {"_kerasnative_cpp_model_add_graph_metric", (DL_FUNC) &_kerasnative_cpp_model_add_graph_metric, 3},
     {"_kerasnative_cpp_model_add_loss_term", (DL_FUNC) &_kerasnative_cpp_model_add_loss_term, 2},
+    {"_kerasnative_cpp_model_gradients", (DL_FUNC) &_kerasnative_cpp_model_gradients, 4},
     {"_kerasnative_cpp_set_num_threads", (DL_FUNC) &_kerasnative_cpp_set_num_threads, 1},
     {"_kerasnative_cpp_num_threads", (DL_FUNC) &_kerasnative_cpp_num_threads, 0},
     {"_kerasnative_cpp_gemm_kernel", (DL_FUNC) &_kerasnative_cpp_gemm_kernel, 0},

@@ -174,3 +174,36 @@ void cpp_model_add_graph_metric(SEXP model, std::string name, int node) {
 
 // [[Rcpp::export]]
 void cpp_model_add_loss_term(SEXP model, int node) { model_of(model).add_graph_loss_term(node); }
+
+// Gradients of sum(output `loss`) with respect to outputs `wrt` (0-based model
+// output indices) of the model on inputs `x` (R arrays, one per model input,
+// all samples in one pass), through the graph's backward kernels. Outputs the
+// loss does not depend on get zeros. k_gradients() on model tensors.
+// [[Rcpp::export]]
+List cpp_model_gradients(SEXP model, List x, int loss, IntegerVector wrt) {
+  kn::Graph& g = model_of(model).graph;
+  std::vector<kn::Tensor> xs;
+  for (R_xlen_t k = 0; k < x.size(); ++k) xs.push_back(tensor_from_r(x[k], "x"));
+  std::vector<const kn::Tensor*> in;
+  for (auto& t : xs) in.push_back(&t);
+  if (loss < 0 || loss >= static_cast<int>(g.outputs.size())) throw kn::Error("gradients: no such loss output");
+  struct InputGrads {  // inputs need gradients only during this call
+    kn::Graph& g;
+    explicit InputGrads(kn::Graph& gr) : g(gr) { g.input_grads = true; g.invalidate(); }
+    ~InputGrads() { g.input_grads = false; g.invalidate(); }
+  } scope(g);
+  g.forward(in, false, 0);
+  const int ln = g.outputs[loss];
+  if (g.nodes[ln].dtype != kn::DType::Float32) throw kn::Error("gradients: the loss must be float32");
+  kn::Tensor seed(g.value(ln).shape);  // d sum(loss) / d loss = 1
+  std::fill(seed.data.begin(), seed.data.end(), 1.0f);
+  g.backward_from({{ln, &seed}}, false, 0);
+  List out(wrt.size());
+  for (R_xlen_t k = 0; k < wrt.size(); ++k) {
+    if (wrt[k] < 0 || wrt[k] >= static_cast<int>(g.outputs.size())) throw kn::Error("gradients: no such variable output");
+    const int node = g.outputs[wrt[k]];
+    kn::Tensor gr = g.needs_grad(node) ? g.grad(node) : kn::Tensor(g.value(node).shape);
+    out[k] = tensor_to_r(gr, true);
+  }
+  return out;
+}

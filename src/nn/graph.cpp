@@ -6,9 +6,14 @@
 namespace kn {
 
 int Graph::add_input(const Shape& shape, const std::string& name, int64_t fixed_batch) {
-  for (int64_t d : shape)
-    if (d <= 0) throw Error("input '" + name + "': every dimension of the shape must be positive, got " + shape_str(shape, false));
-  checked_numel(shape, "input '" + name + "'");  // per-sample size within kMaxNumel
+  Shape known;  // -1 = unknown dimension (given at run time)
+  for (int64_t d : shape) {
+    if (d <= 0 && d != -1)
+      throw Error("input '" + name + "': every dimension of the shape must be positive or unknown, got " +
+                  shape_str(shape, false));
+    known.push_back(d < 0 ? 1 : d);
+  }
+  checked_numel(known, "input '" + name + "'");  // per-sample size within kMaxNumel
   Node n;
   n.shape = shape;
   n.input_name = name;
@@ -186,13 +191,17 @@ std::string Graph::node_name(int id) const {
   return "'" + n.input_name + "'";
 }
 
-void Graph::plan(int64_t n, const std::vector<const Tensor*>& targets) {
+void Graph::plan(const std::vector<const Tensor*>& x, const std::vector<const Tensor*>& targets) {
+  const int64_t n = x.empty() ? 0 : x[0]->shape.at(0);
   const bool with_t = !targets.empty();
-  std::vector<Shape> tshapes;
+  std::vector<Shape> tshapes, xshapes;
   for (auto* t : targets) tshapes.push_back(t->shape);
+  for (auto* t : x) xshapes.push_back(t->shape);
   if (n == planned_n_ && values_.size() == nodes.size() && with_t == planned_with_targets_ &&
-      tshapes == planned_targets_)
+      tshapes == planned_targets_ && xshapes == planned_inputs_)
     return;
+  std::vector<int> input_pos(nodes.size(), -1);  // node id -> model input index
+  for (size_t k = 0; k < inputs.size(); ++k) input_pos[inputs[k]] = static_cast<int>(k);
   const size_t m = nodes.size();
   values_.resize(m);
   grads_.resize(m);
@@ -235,6 +244,16 @@ void Graph::plan(int64_t n, const std::vector<const Tensor*>& targets) {
       bool any = false;
       for (int j : nd.inputs) any = any || (needs_grad_[j] && nodes[j].dtype == DType::Float32);
       needs_grad_[i] = g && any;
+    } else if (nd.is_input() && input_pos[i] >= 0) {
+      s.insert(s.begin(), n);  // (n, ...)
+      const bool unknown = std::find(nd.shape.begin(), nd.shape.end(), -1) != nd.shape.end();
+      if (unknown) s = xshapes[input_pos[i]];  // unknown dims of the input take the data's sizes
+      bool ok = !unknown || s.size() == nd.shape.size() + 1;
+      for (size_t d = 0; ok && d < nd.shape.size(); ++d) ok = nd.shape[d] == -1 || nd.shape[d] == s[d + 1];
+      if (!ok)
+        throw Error("input " + std::to_string(input_pos[i] + 1) + ": expected shape " + shape_str(nd.shape) +
+                    " but got " + shape_str(s, false));
+      needs_grad_[i] = input_grads && nd.dtype == DType::Float32;
     } else {
       s.insert(s.begin(), n);  // (n, ...)
       // A node needs a gradient if any layer upstream of it has trainable params.
@@ -256,6 +275,7 @@ void Graph::plan(int64_t n, const std::vector<const Tensor*>& targets) {
     grads_[i].resize(s);
   }
   planned_n_ = n;
+  planned_inputs_ = std::move(xshapes);
   planned_targets_ = std::move(tshapes);
   planned_with_targets_ = with_t;
 }
@@ -272,8 +292,12 @@ void Graph::forward(const std::vector<const Tensor*>& x, bool training, uint64_t
   if (x.size() != inputs.size())
     throw Error("the model expects " + std::to_string(inputs.size()) + " input(s) but got " +
                 std::to_string(x.size()));
-  const int64_t n = x.empty() ? 0 : x[0]->shape.at(0);
-  plan(n, targets);
+  for (size_t k = 0; k < x.size(); ++k)
+    if (x[k]->shape.empty() || x[k]->shape[0] != x[0]->shape[0])
+      throw Error("input " + std::to_string(k + 1) + ": every input needs the same number of samples (got shape " +
+                  shape_str(x[k]->shape, false) + ")");
+  plan(x, targets);
+  const int64_t n = planned_n_;
   for (size_t k = 0; k < inputs.size(); ++k) {
     Tensor& v = values_[inputs[k]];
     if (x[k]->size() != v.size())

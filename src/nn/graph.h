@@ -6,8 +6,10 @@
 //
 // Shapes: a node's value is (n, shape...) when `batched` (dim 0 is the batch),
 // else `shape` itself (e.g. a constant, or a loss reduced over the batch).
-// Op nodes may have unknown dimensions (-1) while tracing; their run-time
-// shapes come from the op's inference on the concrete input shapes.
+// Input nodes and op nodes may have unknown dimensions (-1) beyond the batch
+// (layer_input(shape = list(NULL, 8))); buffers are planned per actual input
+// shapes, op shapes coming from the op's inference on the concrete shapes.
+// Layers need known per-sample input shapes.
 //
 // Several outputs: a layer node whose layer reports extra_output_shapes()
 // (e.g. LSTM(return_state = TRUE) -> [output, h, c]) keeps output 0 as its
@@ -114,6 +116,12 @@ class Graph {
     return m < 0 ? nullptr : &masks_[m];
   }
   bool needs_grad(int node) const { return node < static_cast<int>(needs_grad_.size()) && needs_grad_[node]; }
+  // Gradient buffer of `node` after backward_from() (k_gradients on model tensors).
+  const Tensor& grad(int node) const { return grads_.at(node); }
+  // When true, float input nodes need gradients too (so backward_from() fills
+  // grad() of inputs and of everything computed from them); set it, then
+  // invalidate().
+  bool input_grads = false;
   // Forget the buffer plan (after freezing/unfreezing layers).
   void invalidate() { planned_n_ = -1; }
   int64_t planned_batch() const { return planned_n_; }
@@ -121,6 +129,7 @@ class Graph {
 
  private:
   int64_t planned_n_ = -1;
+  std::vector<Shape> planned_inputs_;  // input shapes (n, ...) of the plan (inputs may have unknown dims)
   std::vector<Shape> planned_targets_;
   bool planned_with_targets_ = false;
   std::vector<Tensor> values_;
@@ -131,7 +140,7 @@ class Graph {
   std::vector<std::vector<Tensor>> extra_grads_;   // same shapes
   std::vector<bool> needs_grad_;
   std::vector<bool> active_;   // computed in the current plan (loss nodes only with targets)
-  void plan(int64_t n, const std::vector<const Tensor*>& targets);
+  void plan(const std::vector<const Tensor*>& x, const std::vector<const Tensor*>& targets);
   void set_masks(const Node& nd, RunContext& ctx) const;  // ctx.masks from the inputs' masks
 };
 

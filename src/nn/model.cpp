@@ -130,6 +130,8 @@ void Model::check_data(const std::vector<Shape>& xs, const std::vector<Shape>& y
   for (size_t k = 0; k < xs.size(); ++k) {
     Shape want = graph.nodes[graph.inputs[k]].shape;
     Shape got(xs[k].begin() + 1, xs[k].end());
+    for (size_t d = 0; d < want.size() && d < got.size(); ++d)
+      if (want[d] == -1) want[d] = got[d];  // unknown input dimension (layer_input(shape = list(NULL, 8)))
     if (got != want)
       throw Error("x" + (xs.size() > 1 ? "[[" + std::to_string(k + 1) + "]]" : std::string()) +
                   ": expected arrays of shape " + shape_str(want) + " but got " +
@@ -367,6 +369,10 @@ std::vector<Tensor> Model::predict(BatchSource& src, const BatchCallback& cb, bo
   std::vector<Tensor> out(no);
   for (size_t k = 0; k < no; ++k) {
     Shape s = graph.nodes[graph.outputs[k]].shape;
+    if (seen > 0 && std::find(s.begin(), s.end(), -1) != s.end()) {  // unknown dims: the run-time sizes
+      const Shape& v = graph.value(graph.outputs[k]).shape;  // (n, ...)
+      s.assign(v.begin() + 1, v.end());
+    }
     s.insert(s.begin(), seen);
     out[k].shape = s;
     out[k].data = std::move(acc[k]);

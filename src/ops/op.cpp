@@ -50,7 +50,7 @@ OpAttrs parse_attrs(OpCode c, const Json& j) {
   if (c == OpCode::Relu) a.b = std::numeric_limits<double>::infinity();
   if (c == OpCode::Elu) a.a = 1.0;
   if (c == OpCode::OneHot) a.a = 1.0;
-  if (c == OpCode::RandomUniform || c == OpCode::RandomNormal) a.b = 1.0;
+  if (c == OpCode::RandomUniform || c == OpCode::RandomNormal || c == OpCode::TruncatedNormal) a.b = 1.0;
   if (j.is_null()) return a;
   if (!j.is_object()) throw Error(std::string(op_def(c).name) + ": attributes must be a JSON object");
   const bool reduction = c == OpCode::Sum || c == OpCode::Mean || c == OpCode::Max || c == OpCode::Min ||
@@ -98,7 +98,7 @@ OpAttrs parse_attrs(OpCode c, const Json& j) {
   if (c == OpCode::Relu && !j.has("max")) a.b = std::numeric_limits<double>::infinity();
   if (c == OpCode::Elu && !j.has("alpha")) a.a = 1.0;
   if (c == OpCode::RandomUniform && !j.has("maxval")) a.b = 1.0;
-  if (c == OpCode::RandomNormal && !j.has("stddev")) a.b = 1.0;
+  if ((c == OpCode::RandomNormal || c == OpCode::TruncatedNormal) && !j.has("stddev")) a.b = 1.0;
   return a;
 }
 

@@ -45,6 +45,8 @@ enum class OpCode : int {
   Conv, ConvTranspose, DepthwiseConv, Pool,
   // sources
   Constant, RandomUniform, RandomNormal,
+  // more backend ops (ops_extra.cpp)
+  CumProd, TruncatedNormal,
   // data ops (dataset pipelines only; src/data/ops_data.cpp)
   ParseExample, DecodeRaw,
   Count

@@ -148,6 +148,8 @@ const std::vector<GradCase>& grad_cases() {
      {{{1, 2, 3, 4, 1}}}},
     {"pool", R"({"pool_size": [2, 2, 2], "strides": [1, 2, 2], "padding": "same", "pool_mode": "avg"})",
      {{{2, 3, 4, 4, 2}}}},
+    // ops_extra.cpp
+    {"cumprod", R"({"axis": 1})", {{{2, 4, 2}}}}, {"cumprod", R"({"axis": 0})", {{{5}}}},
   };
   return c;
 }

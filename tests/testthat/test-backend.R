@@ -81,7 +81,7 @@ test_that("shape functions match R", {
   expect_equal(k_eval(k_stack(list(c(1, 2), c(3, 4)))), rbind(c(1, 2), c(3, 4)))
   expect_equal(k_eval(k_tile(k_constant(x), c(2, 1))), rbind(x, x))
   expect_equal(k_eval(k_gather(k_constant(x), c(1L, 0L, 1L))), x[c(2, 1, 2), ])   # 0-based indices
-  expect_equal(k_eval(k_one_hot(k_constant(c(2L, 0L)), 3)), rbind(c(0, 0, 1), c(1, 0, 0)))
+  expect_equal(k_eval(k_one_hot(k_constant(c(2L, 0L), dtype = "int32"), 3)), rbind(c(0, 0, 1), c(1, 0, 0)))
   expect_equal(k_eval(k_batch_flatten(v)), matrix(aperm(a3, c(1, 3, 2)), 2))
   expect_equal(k_eval(k_flatten(k_constant(x))), as.vector(t(x)))
   expect_equal(k_int_shape(v), list(2L, 3L, 4L))
