@@ -4,11 +4,28 @@
 #pragma once
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
 
 namespace kn_test {
+// ../shared/testdata/<sub>/ seen from tests/cpp (where the tests run), else
+// from the repository root, else $KERASNATIVE_SHARED/<sub>/ (the testdata
+// folder, or its parent); "" when absent, so the caller can skip.
+inline std::string shared_testdata(const std::string& sub) {
+  std::vector<std::string> cands;
+  if (const char* e = std::getenv("KERASNATIVE_SHARED")) {
+    cands.push_back(std::string(e) + "/" + sub + "/");
+    cands.push_back(std::string(e) + "/testdata/" + sub + "/");
+  }
+  cands.push_back("../../../shared/testdata/" + sub + "/");
+  cands.push_back("../shared/testdata/" + sub + "/");
+  for (const std::string& c : cands)
+    if (std::filesystem::is_directory(c)) return c;
+  return "";
+}
 struct Case { const char* name; std::function<void()> fn; };
 inline std::vector<Case>& cases() { static std::vector<Case> c; return c; }
 inline int& failures() { static int f = 0; return f; }

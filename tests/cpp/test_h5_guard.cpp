@@ -1,5 +1,5 @@
 // Tests for src/formats/h5_guard.* and for read_keras_h5 on corrupted files:
-// copies of the real Keras files in /work/shared/testdata/keras-h5 with a few
+// copies of the real Keras files in ../shared/testdata/keras-h5 with a few
 // bytes of their global heap collection changed (byte offsets located by
 // hand-written parsing here, following the HDF5 file format spec), and small
 // files whose datasets claim far more data than they store.
@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kData = "/work/shared/testdata/keras-h5/";
+const std::string kData = kn_test::shared_testdata("keras-h5");
 // Keras 2.12 full model: model_config, training_config and the name lists are
 // variable-length strings, i.e. global heap objects.
 const std::string kVlen = kData + "hotaruk_mnist_mlp_full_keras212.h5";

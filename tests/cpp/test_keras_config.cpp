@@ -28,15 +28,10 @@ using kn::Json;
 
 namespace {
 
-// ../shared/testdata/keras-h5 seen from tests/cpp (or $KERASNATIVE_SHARED).
+// ../shared/testdata/keras-h5 (see kn_test::shared_testdata).
 std::string data_dir() {
-  std::vector<std::string> cands;
-  if (const char* e = std::getenv("KERASNATIVE_SHARED")) cands.push_back(std::string(e) + "/keras-h5/");
-  cands.push_back("../../../shared/testdata/keras-h5/");
-  cands.push_back("../shared/testdata/keras-h5/");
-  for (const std::string& c : cands)
-    if (fs::exists(c + "dl4j_mnist_mlp_tf_keras_2_weights.h5")) return c;
-  return "";
+  const std::string d = kn_test::shared_testdata("keras-h5");
+  return (!d.empty() && fs::exists(d + "dl4j_mnist_mlp_tf_keras_2_weights.h5")) ? d : "";
 }
 
 bool have_data(const char* test) {

@@ -1,6 +1,6 @@
 // Build (from the package root; protoc writes the generated, git-ignored example.pb.{h,cc} next to example.proto):
 //   protoc --proto_path=src/formats/proto --cpp_out=src/formats/proto src/formats/proto/example.proto && g++ -std=c++17 -O2 -Wall -Isrc/core -Isrc/kernels -Isrc/nn -Isrc/data -Isrc/formats tests/cpp/test_tfrecord.cpp src/formats/crc32c.cpp src/formats/tfrecord.cpp src/formats/example.cpp src/formats/proto/example.pb.cc src/core/parallel.cpp -pthread $(pkg-config --cflags --libs protobuf) -lz -o /tmp/test_tfrecord
-// Run: /tmp/test_tfrecord [name-filter]   (test data: /work/shared/testdata/tfrecord, or $KN_TFRECORD_TESTDATA)
+// Run: /tmp/test_tfrecord [name-filter]   (test data: ../shared/testdata/tfrecord, or $KN_TFRECORD_TESTDATA)
 #include <zlib.h>
 
 #include <cmath>
@@ -29,7 +29,7 @@ namespace {
 
 std::string data_dir() {
   const char* d = std::getenv("KN_TFRECORD_TESTDATA");
-  return d ? d : "/work/shared/testdata/tfrecord";
+  return d ? std::string(d) : kn_test::shared_testdata("tfrecord");
 }
 std::string data(const std::string& f) { return data_dir() + "/" + f; }
 
