@@ -213,6 +213,10 @@ cpp_layer_count_params <- function(layer) {
     .Call(`_kerasnative_cpp_layer_count_params`, layer)
 }
 
+cpp_layer_reset_states <- function(layer) {
+    invisible(.Call(`_kerasnative_cpp_layer_reset_states`, layer))
+}
+
 cpp_registered_layers <- function() {
     .Call(`_kerasnative_cpp_registered_layers`)
 }
@@ -481,5 +485,13 @@ cpp_tfevents_read_scalars <- function(path) {
 
 cpp_tfevents_file_version <- function(path) {
     .Call(`_kerasnative_cpp_tfevents_file_version`, path)
+}
+
+cpp_md5_hash_index <- function(words, m) {
+    .Call(`_kerasnative_cpp_md5_hash_index`, words, m)
+}
+
+cpp_md5_hex <- function(x) {
+    .Call(`_kerasnative_cpp_md5_hex`, x)
 }
 

@@ -220,6 +220,7 @@ print.kerasnative_layer <- function(x, ...) {
     get_weights = function() get_weights(x),
     set_weights = function(weights) set_weights(x, weights),
     count_params = function() cpp_layer_count_params(ptr),
+    reset_states = function() reset_states(x),
     NULL)
 }
 

@@ -230,6 +230,7 @@ model_layers <- function(model) {
     get_weights = function() get_weights(x),
     set_weights = function(weights) set_weights(x, weights),
     get_layer = function(name = NULL, index = NULL) get_layer(x, name, index),
+    reset_states = function() reset_states(x),
     add_loss = function(losses, inputs = NULL) model_add_loss(x, losses),
     .subset2(x, name))
 }

@@ -45,11 +45,17 @@ summary_lines <- function(object, line_length = getOption("width"), positions = 
       params <- sum(sizes)
       counted <- c(counted, nodes$name[i])
     }
-    fields <- c(sprintf("%s (%s)", nodes$name[i], nodes$class[i]), shape_text(nodes$shape[[i]]),
+    # a multi-output layer (an RNN with return_state) shows every output, as Keras: [(None, 4), (None, 4)]
+    extra <- nodes$extra_shapes[[i]]
+    shape_field <- if (length(extra)) {
+      paste0("[", paste(vapply(c(list(nodes$shape[[i]]), extra), shape_text, ""), collapse = ", "), "]")
+    } else shape_text(nodes$shape[[i]])
+    fields <- c(sprintf("%s (%s)", nodes$name[i], nodes$class[i]), shape_field,
                 format(params, scientific = FALSE))
     if (!chain) {
       ins <- nodes$inputs[[i]]
-      conn <- if (length(ins)) paste0(nodes$name[ins + 1], "[0][0]") else ""
+      # [node index][tensor index]: output k of a multi-output layer is name[0][k]
+      conn <- if (length(ins)) paste0(nodes$name[ins + 1], "[0][", nodes$output_index[ins + 1], "]") else ""
       out <- c(out, row(c(fields, conn[1])))
       for (extra in conn[-1]) out <- c(out, row(c("", "", "", extra)))
     } else {

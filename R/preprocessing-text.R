@@ -72,14 +72,15 @@ kn_string_hash <- function(words) {
 #' (polynomial, modulo \eqn{2^{31}-1}); the same word always gets the same
 #' index, across sessions. (Keras's default is Python's `hash`, which is
 #' randomised per Python process, so no fixed values can be matched.)
-#' `"md5"` is not supported: base R has no MD5 of strings, and a per-word
-#' temporary file would be far too slow; it is an error. A function taking a
-#' word and returning a non-negative number may also be given.
+#' `"md5"` is Keras's stable choice: the word's MD5 digest read as a 128-bit
+#' integer, `int(md5(w).hexdigest(), 16) %% (n - 1) + 1`, so the indexes are
+#' the ones Keras gives. A function taking a word and returning a non-negative
+#' number may also be given.
 #'
 #' @inheritParams text_to_word_sequence
 #' @param n Size of the hashing space (at least 2).
-#' @param hash_function `NULL` (the stable hash above) or a function of one
-#'   word returning a non-negative whole number.
+#' @param hash_function `NULL` (the stable hash above), `"md5"`, or a
+#'   function of one word returning a non-negative whole number.
 #' @return An integer vector of word indexes (1 to `n - 1`).
 #' @examples
 #' text_hashing_trick("the cat sat on the mat", n = 10)
@@ -89,14 +90,11 @@ text_hashing_trick <- function(text, n, hash_function = NULL, filters = kn_text_
   if (!is.numeric(n) || length(n) != 1L || is.na(n) || n < 2 || n != round(n))
     stop("text_hashing_trick(): `n` must be a whole number >= 2, got ",
          paste(format(n), collapse = " "), call. = FALSE)
-  if (identical(hash_function, "md5"))
-    stop("text_hashing_trick(): hash_function = \"md5\" is not supported by kerasnative (base R ",
-         "has no MD5 of strings); use hash_function = NULL (a stable hash) or an R function",
-         call. = FALSE)
-  if (!is.null(hash_function) && !is.function(hash_function))
-    stop("text_hashing_trick(): `hash_function` must be NULL or a function, got ",
-         class(hash_function)[1], call. = FALSE)
+  if (!is.null(hash_function) && !is.function(hash_function) && !identical(hash_function, "md5"))
+    stop("text_hashing_trick(): `hash_function` must be NULL, \"md5\" or a function, got ",
+         paste(format(hash_function), collapse = " "), call. = FALSE)
   words <- text_to_word_sequence(text, filters, lower, split)
+  if (identical(hash_function, "md5")) return(as.integer(cpp_md5_hash_index(words, n - 1)))
   h <- if (is.null(hash_function)) kn_string_hash(words) else
     vapply(words, function(w) as.numeric(hash_function(w)), numeric(1), USE.NAMES = FALSE)
   if (length(h) && (anyNA(h) || any(h < 0) || any(h != round(h))))

@@ -650,6 +650,16 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_layer_reset_states
+void cpp_layer_reset_states(SEXP layer);
+RcppExport SEXP _kerasnative_cpp_layer_reset_states(SEXP layerSEXP) {
+BEGIN_RCPP
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type layer(layerSEXP);
+    cpp_layer_reset_states(layer);
+    return R_NilValue;
+END_RCPP
+}
 // cpp_registered_layers
 CharacterVector cpp_registered_layers();
 RcppExport SEXP _kerasnative_cpp_registered_layers() {
@@ -1493,6 +1503,29 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_md5_hash_index
+NumericVector cpp_md5_hash_index(CharacterVector words, double m);
+RcppExport SEXP _kerasnative_cpp_md5_hash_index(SEXP wordsSEXP, SEXP mSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< CharacterVector >::type words(wordsSEXP);
+    Rcpp::traits::input_parameter< double >::type m(mSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_md5_hash_index(words, m));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_md5_hex
+CharacterVector cpp_md5_hex(CharacterVector x);
+RcppExport SEXP _kerasnative_cpp_md5_hex(SEXP xSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< CharacterVector >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_md5_hex(x));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_optimizer_get_lr", (DL_FUNC) &_kerasnative_cpp_optimizer_get_lr, 1},
@@ -1548,6 +1581,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_layer_built", (DL_FUNC) &_kerasnative_cpp_layer_built, 1},
     {"_kerasnative_cpp_layer_batch_input_shape", (DL_FUNC) &_kerasnative_cpp_layer_batch_input_shape, 1},
     {"_kerasnative_cpp_layer_count_params", (DL_FUNC) &_kerasnative_cpp_layer_count_params, 1},
+    {"_kerasnative_cpp_layer_reset_states", (DL_FUNC) &_kerasnative_cpp_layer_reset_states, 1},
     {"_kerasnative_cpp_registered_layers", (DL_FUNC) &_kerasnative_cpp_registered_layers, 0},
     {"_kerasnative_cpp_model_new", (DL_FUNC) &_kerasnative_cpp_model_new, 2},
     {"_kerasnative_cpp_model_add_input", (DL_FUNC) &_kerasnative_cpp_model_add_input, 4},
@@ -1615,6 +1649,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_kerasnative_cpp_tfevents_close", (DL_FUNC) &_kerasnative_cpp_tfevents_close, 1},
     {"_kerasnative_cpp_tfevents_read_scalars", (DL_FUNC) &_kerasnative_cpp_tfevents_read_scalars, 1},
     {"_kerasnative_cpp_tfevents_file_version", (DL_FUNC) &_kerasnative_cpp_tfevents_file_version, 1},
+    {"_kerasnative_cpp_md5_hash_index", (DL_FUNC) &_kerasnative_cpp_md5_hash_index, 2},
+    {"_kerasnative_cpp_md5_hex", (DL_FUNC) &_kerasnative_cpp_md5_hex, 1},
     {NULL, NULL, 0}
 };
 

@@ -117,6 +117,10 @@ double cpp_layer_count_params(SEXP layer) {
   return n;
 }
 
+// Recurrent layers with stateful = TRUE forget their carried states (others: no-op).
+// [[Rcpp::export]]
+void cpp_layer_reset_states(SEXP layer) { layer_of(layer)->reset_states(); }
+
 // [[Rcpp::export]]
 CharacterVector cpp_registered_layers() { return wrap(kn::registered_layers()); }
 
@@ -172,8 +176,14 @@ List cpp_model_nodes(SEXP model) {
   List layers(nodes.size()), shapes(nodes.size()), inputs(nodes.size());
   CharacterVector names(nodes.size()), classes(nodes.size());
   NumericVector fixed(nodes.size());
+  List extra(nodes.size());  // per-sample shapes of outputs 1..k-1 of multi-output layer nodes
+  IntegerVector out_index(nodes.size());  // output-selection nodes: which output (0-based)
   for (size_t i = 0; i < nodes.size(); ++i) {
     const kn::Node& n = nodes[i];
+    List ex(n.extra_shapes.size());
+    for (size_t k = 0; k < n.extra_shapes.size(); ++k) ex[k] = knr::shape_to_r(n.extra_shapes[k]);
+    extra[i] = ex;
+    out_index[i] = n.output_index;
     if (n.layer) {
       auto h = new LayerHolder{n.layer};
       layers[i] = XPtr<LayerHolder>(h, true);
@@ -197,7 +207,8 @@ List cpp_model_nodes(SEXP model) {
     fixed[i] = static_cast<double>(n.fixed_batch);
   }
   return List::create(_["layer"] = layers, _["name"] = names, _["class"] = classes, _["shape"] = shapes,
-                      _["inputs"] = inputs, _["fixed_batch"] = fixed,
+                      _["inputs"] = inputs, _["fixed_batch"] = fixed, _["extra_shapes"] = extra,
+                      _["output_index"] = out_index,
                       _["model_inputs"] = IntegerVector(m.graph.inputs.begin(), m.graph.inputs.end()),
                       _["model_outputs"] = IntegerVector(m.graph.outputs.begin(), m.graph.outputs.end()));
 }

@@ -47,6 +47,20 @@ int Graph::add(const LayerPtr& layer, const std::vector<int>& in, Rng& rng) {
   if (layer->n_inputs() >= 0 && static_cast<int>(in.size()) != layer->n_inputs())
     throw Error("layer '" + layer->name + "' expects " + std::to_string(layer->n_inputs()) +
                 " input(s) but was given " + std::to_string(in.size()));
+  if (layer->needs_fixed_batch()) {  // Keras: a stateful RNN needs its batch size (batch_input_shape)
+    std::vector<int> todo(in.begin(), in.end());
+    std::vector<bool> seen(nodes.size(), false);
+    while (!todo.empty()) {
+      const int id = todo.back();
+      todo.pop_back();
+      if (seen[id]) continue;
+      seen[id] = true;
+      if (nodes[id].is_input() && nodes[id].fixed_batch <= 0)
+        throw Error("layer '" + layer->name + "' (" + layer->class_name() + ") is stateful and needs to know its "
+                    "batch size: give the first layer batch_input_shape (or batch_size), or layer_input(batch_shape = ...)");
+      for (int j : nodes[id].inputs) todo.push_back(j);
+    }
+  }
   Shape out;
   try {
     out = layer->build(shapes, rng);

@@ -104,6 +104,12 @@ class Layer {
     backward(ctx, in, *outs[0], *douts[0], din);
   }
 
+  // Stateful layers (recurrent layers with stateful = TRUE): reset_states()
+  // forgets the carried states; needs_fixed_batch(): the graph requires the
+  // layer's input to come from inputs with a fixed batch size (Keras).
+  virtual void reset_states() {}
+  virtual bool needs_fixed_batch() const { return false; }
+
   std::vector<Param> params;
   bool built() const { return built_; }
 

@@ -13,6 +13,12 @@
 // c (N, u) for LSTM) as extra outputs of the node (see Layer::extra_output_shapes).
 // Mask (N, T) on x (Keras 2.2's K.rnn): at a masked step every state keeps its
 // previous value and the step's output is the previous h.
+// Dropout (Keras 2.2, training only): one input mask (N, in) and one recurrent
+// mask (N, u) per gate, drawn once per batch and shared by all steps (inverted:
+// kept values scaled by 1/(1-rate)); implementation 2 uses gate 0's masks for
+// every gate, as Keras. Masks come from the step key (seeded from R's RNG).
+// Stateful: the final states of a batch are the next batch's initial states
+// (no gradient flows across batches) until reset_states().
 #pragma once
 #include <string>
 
@@ -26,13 +32,21 @@ class RecurrentBase : public Layer {
   // Scratch slots: 0 Xs (T, N, in) inputs in processing order; 1 A (T, N, G*u);
   // 2 H (T, N, u); 3 dH (T, N, u); 4 DZ (T, N, G*u); 5 dXs (T, N, in);
   // 6..9 cell-specific; 10 H0 (N, u); 11 C0 (N, u); 12 dH0 (N, u); 13 dC0 (N, u);
-  // 14 M (T, N) mask in processing order (1 = step used).
-  static constexpr size_t kScratchSlots = 15;
-  enum Slot { kXs = 0, kA = 1, kH = 2, kdH = 3, kDZ = 4, kdXs = 5, kH0 = 10, kC0 = 11, kdH0 = 12, kdC0 = 13, kM = 14 };
+  // 14 M (T, N) mask in processing order (1 = step used); 15 DM (G, N, in)
+  // input dropout masks, 16 RM (G, N, u) recurrent dropout masks (size 0 when
+  // off); 17 Xd (T, N, in) masked inputs; 18 Hd (T, N, u) masked h_prev;
+  // 19 tmp (N, u).
+  static constexpr size_t kScratchSlots = 20;
+  enum Slot { kXs = 0, kA = 1, kH = 2, kdH = 3, kDZ = 4, kdXs = 5, kH0 = 10, kC0 = 11, kdH0 = 12, kdC0 = 13, kM = 14,
+              kDM = 15, kRM = 16, kXd = 17, kHd = 18, kRtmp = 19 };
   int64_t units = 0;
   int64_t gates = 1;  // G: 1 SimpleRNN, 4 LSTM, 3 GRU
   Activation act = Activation::Tanh;
   bool use_bias = true, return_sequences = false, return_state = false, go_backwards = false, unroll = false;
+  bool stateful = false;
+  double dropout = 0.0, recurrent_dropout = 0.0;
+  int64_t implementation = 1;  // 2: one dropout mask for all gates
+  std::vector<Tensor> states;  // stateful: the last batch's final states, (B, u) each; empty after reset
   Json kernel_init, recurrent_init, bias_init;
 
   // Number of states: 1 (h), 2 for LSTM (h, c).
@@ -56,6 +70,14 @@ class RecurrentBase : public Layer {
                       const std::vector<Tensor*>& din) override;
 
   virtual void init_bias(Tensor& b, Rng& rng);
+  // Bias layout hooks (CuDNN layers and GRU reset_after also keep recurrent
+  // biases): the shape of `bias`; the bias added to every step's input
+  // projection, row (G*u); adding the bias gradient from DZ (T*N, G*u).
+  virtual Shape bias_shape() const { return {gates * units}; }
+  virtual void input_bias(float* row) const;
+  virtual void bias_grad(Scratch& sc, int64_t rows);
+  void reset_states() override { states.clear(); }
+  bool needs_fixed_batch() const override { return stateful; }
 
   // Steps: on entry A (T, N, G*u) holds x*kernel + bias per step; the cell adds
   // the recurrent term (from H0 at step 0, C0 for LSTM), activates in place,
@@ -74,6 +96,22 @@ class RecurrentBase : public Layer {
   Json rnn_config() const;
 
  protected:
+  // Recurrent products with recurrent dropout (RM) when it is on, for the gate
+  // blocks [g0, g1): z (N, G*u) += (hp * rm_g) U_g; dhp (N, u) += (dz_g U_g^T) * rm_g;
+  // dU_g += sum over steps of (h_prev * rm_g)^T dz_g.
+  const float* rec_mask(Scratch& sc, int64_t g, int64_t N) {
+    Tensor& rm = sc.at(kRM);
+    return rm.size() == 0 ? nullptr : rm.ptr() + g * N * units;
+  }
+  void rec_product(Scratch& sc, const float* hp, int64_t N, float* z, int64_t g0, int64_t g1);
+  void rec_product_back(Scratch& sc, const float* dz, int64_t N, float* dhp, int64_t g0, int64_t g1);
+  // (dz_slot: the slot holding the recurrent-side pre-activation gradients (T, N, G*u).)
+  void rec_kernel_grad(Scratch& sc, int64_t T, int64_t N, int64_t g0, int64_t g1, size_t dz_slot = kDZ);
+  // m (G, N, width) of 0 or 1/(1-rate) (size 0 when !on).
+  void draw_masks(Tensor& m, bool on, int64_t N, int64_t width, double rate, uint64_t key) const;
+  // Xd (T, N, in) = Xs * dm_g (broadcast over time).
+  const float* masked_inputs(Scratch& sc, int64_t g, int64_t T, int64_t N, int64_t k);
+
   // h_prev of step s (N, u): H0 at s = 0.
   static float* prev(Scratch& sc, Slot first, Slot all, int64_t s, int64_t rowsize) {
     return s > 0 ? sc.at(all).ptr() + (s - 1) * rowsize : sc.at(first).ptr();

@@ -39,6 +39,15 @@ class Wrapper : public Layer {
     }
   }
 
+  void reset_states() override {
+    for (auto& l : inner) l->reset_states();
+  }
+  bool needs_fixed_batch() const override {
+    for (const auto& l : inner)
+      if (l->needs_fixed_batch()) return true;
+    return false;
+  }
+
   Json inner_config(size_t k) const {
     Lease lease(const_cast<Wrapper&>(*this));
     Json j = Json::object();
@@ -85,6 +94,7 @@ LayerPtr inner_from_config(const Json& cfg, const std::string& who) {
 
 RunContext sub_context(const RunContext& ctx, size_t k) {
   RunContext c = ctx;
+  if (k > 0) c.step_key = splitmix64(ctx.step_key ^ (0xB1D1ULL * k));  // independent dropout masks per inner layer
   if (ctx.scratch->sub.size() <= k) ctx.scratch->sub.resize(k + 1);
   c.scratch = &ctx.scratch->sub[k];
   return c;

@@ -155,6 +155,108 @@ inline SizeCase rnn_case(Cell cell, int64_t T, int64_t K, int64_t u, bool seq, b
   return c;
 }
 
+// CuDNNLSTM: LSTM with sigmoid gates and bias (8u) = input + recurrent biases,
+// which add up: the LSTM reference on the summed bias, its gradient to both halves.
+inline SizeCase cudnn_lstm_case(int64_t T, int64_t K, int64_t u, bool seq) {
+  SizeCase c;
+  c.cls = "CuDNNLSTM";
+  c.config = "{\"name\": \"rnn\", \"units\": " + std::to_string(u) + ", \"return_sequences\": " +
+             (seq ? "true" : "false") + "}";
+  c.inputs = {{T, K}};
+  c.ref = [=](const RefIn& ri) {
+    RefIn r2 = ri;
+    Tensor b({4 * u});                               // (4u) summed bias
+    for (int64_t j = 0; j < 4 * u; ++j) b.data[j] = ri.params[2].data[j] + ri.params[2].data[4 * u + j];
+    r2.params[2] = b;
+    RefOut o = rnn_reference(r2, Cell::LSTM, u, seq, false, "tanh", "sigmoid");
+    for (auto* v : {&o.dp[2], &o.dp_scale[2]}) {
+      std::vector<double> half = *v;
+      v->insert(v->end(), half.begin(), half.end());  // (8u)
+    }
+    return o;
+  };
+  return c;
+}
+
+// CuDNNGRU (reset after, sigmoid gates, tanh): bias (6u) = input bi then recurrent br;
+// a = x W + bi, q = h_prev U + br per block z, r, h; zt = s(a_z + q_z), r = s(a_r + q_r),
+// hh = tanh(a_h + r q_h), h = zt h_prev + (1 - zt) hh.
+inline SizeCase cudnn_gru_case(int64_t T, int64_t K, int64_t u, bool seq) {
+  SizeCase c;
+  c.cls = "CuDNNGRU";
+  c.config = "{\"name\": \"rnn\", \"units\": " + std::to_string(u) + ", \"return_sequences\": " +
+             (seq ? "true" : "false") + "}";
+  c.inputs = {{T, K}};
+  c.ref = [=](const RefIn& ri) {
+    const Tensor& x = ri.xs[0];  // (N, T, K)
+    const int64_t N = x.shape[0], gu = 3 * u;
+    const std::vector<float>& W = ri.params[0].data;  // (K, 3u)
+    const std::vector<float>& U = ri.params[1].data;  // (u, 3u)
+    const std::vector<float>& b = ri.params[2].data;  // (6u)
+    RefOut o;
+    o.y.assign(N * (seq ? T : 1) * u, 0);
+    o.dx.assign(1, std::vector<double>(x.size(), 0));
+    o.dp = {std::vector<double>(W.size(), 0), std::vector<double>(U.size(), 0), std::vector<double>(b.size(), 0)};
+    o.dp_scale = o.dp;
+    std::vector<std::vector<double>> a(T, std::vector<double>(gu)), q(T, std::vector<double>(gu)),
+        h(T + 1, std::vector<double>(u));
+    auto sg = [](double v) { return 1 / (1 + std::exp(-v)); };
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t t = 0; t < T; ++t) {
+        for (int64_t j = 0; j < gu; ++j) {
+          double av = b[j], qv = b[gu + j];
+          for (int64_t k = 0; k < K; ++k) av += x.data[(n * T + t) * K + k] * W[k * gu + j];
+          for (int64_t i = 0; i < u; ++i) qv += h[t][i] * U[i * gu + j];
+          a[t][j] = av;
+          q[t][j] = qv;
+        }
+        for (int64_t j = 0; j < u; ++j) {
+          const double zt = sg(a[t][j] + q[t][j]), r = sg(a[t][u + j] + q[t][u + j]);
+          h[t + 1][j] = zt * h[t][j] + (1 - zt) * std::tanh(a[t][2 * u + j] + r * q[t][2 * u + j]);
+          if (seq) o.y[(n * T + t) * u + j] = h[t + 1][j];
+        }
+      }
+      if (!seq)
+        for (int64_t j = 0; j < u; ++j) o.y[n * u + j] = h[T][j];
+      std::vector<double> dhn(u, 0), din(gu), drec(gu);
+      for (int64_t t = T - 1; t >= 0; --t) {
+        for (int64_t j = 0; j < u; ++j) {
+          double dh = dhn[j];
+          if (seq) dh += ri.dout.data[(n * T + t) * u + j];
+          else if (t == T - 1) dh += ri.dout.data[n * u + j];
+          const double zt = sg(a[t][j] + q[t][j]), r = sg(a[t][u + j] + q[t][u + j]);
+          const double hh = std::tanh(a[t][2 * u + j] + r * q[t][2 * u + j]);
+          const double dah = dh * (1 - zt) * (1 - hh * hh);
+          din[j] = drec[j] = dh * (h[t][j] - hh) * zt * (1 - zt);
+          din[u + j] = drec[u + j] = dah * q[t][2 * u + j] * r * (1 - r);
+          din[2 * u + j] = dah;
+          drec[2 * u + j] = dah * r;
+          dhn[j] = dh * zt;
+        }
+        for (int64_t j = 0; j < gu; ++j) {
+          o.dp[2][j] += din[j];
+          o.dp_scale[2][j] += std::fabs(din[j]);
+          o.dp[2][gu + j] += drec[j];
+          o.dp_scale[2][gu + j] += std::fabs(drec[j]);
+          for (int64_t k = 0; k < K; ++k) {
+            const double xv = x.data[(n * T + t) * K + k];
+            o.dp[0][k * gu + j] += xv * din[j];
+            o.dp_scale[0][k * gu + j] += std::fabs(xv * din[j]);
+            o.dx[0][(n * T + t) * K + k] += din[j] * W[k * gu + j];
+          }
+          for (int64_t i = 0; i < u; ++i) {
+            o.dp[1][i * gu + j] += h[t][i] * drec[j];
+            o.dp_scale[1][i * gu + j] += std::fabs(h[t][i] * drec[j]);
+            dhn[i] += drec[j] * U[i * gu + j];
+          }
+        }
+      }
+    }
+    return o;
+  };
+  return c;
+}
+
 // Masking: y = x * keep, keep = any feature of the step != mask_value; dx = dout * keep.
 inline SizeCase masking_case(int64_t T, int64_t F, double v) {
   SizeCase c;
@@ -395,6 +497,9 @@ inline const std::vector<SizeCase>& seq_cases() {
     v.push_back(rnn_case(Cell::GRU, 5, 3, 4, true, false));
     v.push_back(rnn_case(Cell::GRU, 5, 3, 4, false, true));
     v.push_back(rnn_case(Cell::GRU, 4, 2, 3, true, true, "sigmoid"));
+    v.push_back(cudnn_lstm_case(5, 3, 4, true));
+    v.push_back(cudnn_gru_case(5, 3, 4, true));
+    v.push_back(cudnn_gru_case(4, 2, 3, false));
     v.push_back(masking_case(6, 3, 0.0));
     add_temporal_cases(v);
     v.push_back(bidirectional_case(Cell::LSTM, 5, 3, 4, true, "concat"));

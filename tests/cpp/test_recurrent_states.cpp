@@ -20,17 +20,31 @@ double sigm(double z) { return 1 / (1 + std::exp(-z)); }
 double hsig(double z) { return z < -2.5 ? 0 : z > 2.5 ? 1 : 0.2 * z + 0.5; }
 double ract(const std::string& ra, double z) { return ra == "sigmoid" ? sigm(z) : hsig(z); }
 
-enum class Cell { SimpleRNN, LSTM, GRU };
-const char* cls_of(Cell c) { return c == Cell::SimpleRNN ? "SimpleRNN" : c == Cell::LSTM ? "LSTM" : "GRU"; }
-int gates_of(Cell c) { return c == Cell::SimpleRNN ? 1 : c == Cell::LSTM ? 4 : 3; }
+// GRUAfter: GRU(reset_after = TRUE); CuDNNLSTM / CuDNNGRU: double biases (input then
+// recurrent), CuDNNGRU resets after the recurrent product.
+enum class Cell { SimpleRNN, LSTM, GRU, GRUAfter, CuDNNLSTM, CuDNNGRU };
+const char* cls_of(Cell c) {
+  switch (c) {
+    case Cell::SimpleRNN: return "SimpleRNN";
+    case Cell::LSTM: return "LSTM";
+    case Cell::CuDNNLSTM: return "CuDNNLSTM";
+    case Cell::CuDNNGRU: return "CuDNNGRU";
+    default: return "GRU";
+  }
+}
+int gates_of(Cell c) { return c == Cell::SimpleRNN ? 1 : (c == Cell::LSTM || c == Cell::CuDNNLSTM) ? 4 : 3; }
+bool is_lstm(Cell c) { return c == Cell::LSTM || c == Cell::CuDNNLSTM; }
+bool resets_after(Cell c) { return c == Cell::GRUAfter || c == Cell::CuDNNGRU; }
 
 struct RefOut { std::vector<double> y, h, c; };  // y (N, T?, u), h/c (N, u)
 
 // Naive recurrence, activation tanh. x (N, T, K); W (K, G u), U (u, G u), b (G u);
-// h0/c0 (N, u) or empty (zeros); mask (N, T) or empty.
+// h0/c0 (N, u) or empty (zeros); mask (N, T) or empty; dropout masks dm (G, N, K)
+// on the inputs and rm (G, N, u) on h_prev, per gate block, or empty.
 RefOut reference(Cell cell, const std::string& ra, int64_t u, bool seq, bool back, const Tensor& x,
                  const Layer& l, const std::vector<float>& h0, const std::vector<float>& c0,
-                 const std::vector<float>& mask) {
+                 const std::vector<float>& mask, const std::vector<float>& dm = {},
+                 const std::vector<float>& rm = {}) {
   const int64_t N = x.shape[0], T = x.shape[1], K = x.shape[2], G = gates_of(cell), gu = G * u;
   const auto& W = l.params[0].value.data;
   const auto& U = l.params[1].value.data;
@@ -47,22 +61,32 @@ RefOut reference(Cell cell, const std::string& ra, int64_t u, bool seq, bool bac
     }
     for (int64_t s = 0; s < T; ++s) {
       const int64_t t = back ? T - 1 - s : s;
+      auto dmv = [&](int64_t g, int64_t k) { return dm.empty() ? 1.0 : dm[(g * N + n) * K + k]; };
+      auto rmv = [&](int64_t g, int64_t i) { return rm.empty() ? 1.0 : rm[(g * N + n) * u + i]; };
+      // recurrent biases (b has 2 G u values) and rec = h U + rb per column
+      const bool two = static_cast<int64_t>(b.size()) == 2 * gu;
+      std::vector<double> rec(gu);
       for (int64_t j = 0; j < gu; ++j) {
-        double v = b[j];
-        for (int64_t k = 0; k < K; ++k) v += x.data[(n * T + t) * K + k] * W[k * gu + j];
-        if (!(cell == Cell::GRU && j >= 2 * u))
-          for (int64_t i = 0; i < u; ++i) v += h[i] * U[i * gu + j];
-        z[j] = v;
+        double v = b[j], r = two ? b[gu + j] : 0.0;
+        const int64_t g = j / u;
+        for (int64_t k = 0; k < K; ++k) v += x.data[(n * T + t) * K + k] * dmv(g, k) * W[k * gu + j];
+        for (int64_t i = 0; i < u; ++i) r += h[i] * rmv(g, i) * U[i * gu + j];
+        rec[j] = r;
+        const bool gru_h = (cell == Cell::GRU || resets_after(cell)) && j >= 2 * u;
+        z[j] = gru_h ? v : v + r;
       }
       for (int64_t j = 0; j < u; ++j) {
         if (cell == Cell::SimpleRNN) {
           hn[j] = std::tanh(z[j]);
-        } else if (cell == Cell::LSTM) {
+        } else if (resets_after(cell)) {
+          const double zz = ract(ra, z[j]), rr = ract(ra, z[u + j]);
+          hn[j] = zz * h[j] + (1 - zz) * std::tanh(z[2 * u + j] + rr * rec[2 * u + j]);
+        } else if (is_lstm(cell)) {
           cn[j] = ract(ra, z[u + j]) * c[j] + ract(ra, z[j]) * std::tanh(z[2 * u + j]);
           hn[j] = ract(ra, z[3 * u + j]) * std::tanh(cn[j]);
         } else {
           double hh = z[2 * u + j];
-          for (int64_t i = 0; i < u; ++i) hh += ract(ra, z[u + i]) * h[i] * U[i * gu + 2 * u + j];
+          for (int64_t i = 0; i < u; ++i) hh += ract(ra, z[u + i]) * h[i] * rmv(2, i) * U[i * gu + 2 * u + j];
           const double zz = ract(ra, z[j]);
           hn[j] = zz * h[j] + (1 - zz) * std::tanh(hh);
         }
@@ -86,11 +110,16 @@ void fill(Tensor& t, uint64_t seed, float scale) {
   for (auto& v : t.data) v = static_cast<float>((r.uniform() * 2 - 1) * scale);
 }
 
-LayerPtr make_rnn(Cell cell, int64_t u, bool seq, bool back, const std::string& ra, bool state) {
-  std::string cfg = std::string("{\"name\": \"rnn\", \"units\": ") + std::to_string(u) +
-                    ", \"return_sequences\": " + (seq ? "true" : "false") + ", \"go_backwards\": " +
-                    (back ? "true" : "false") + ", \"return_state\": " + (state ? "true" : "false");
-  if (cell != Cell::SimpleRNN) cfg += ", \"recurrent_activation\": \"" + ra + "\"";
+LayerPtr make_rnn(Cell cell, int64_t u, bool seq, bool back, const std::string& ra, bool state,
+                  const std::string& extra = "") {
+  const bool cudnn = cell == Cell::CuDNNLSTM || cell == Cell::CuDNNGRU;  // (no go_backwards argument)
+  std::string cfg = std::string("{\"name\": \"rnn\", \"units\": ") + std::to_string(u) + extra +
+                    ", \"return_sequences\": " + (seq ? "true" : "false") +
+                    (cudnn ? std::string() : std::string(", \"go_backwards\": ") + (back ? "true" : "false")) +
+                    ", \"return_state\": " + (state ? "true" : "false");
+  if (cell == Cell::LSTM || cell == Cell::GRU || cell == Cell::GRUAfter)
+    cfg += ", \"recurrent_activation\": \"" + ra + "\"";
+  if (cell == Cell::GRUAfter) cfg += ", \"reset_after\": true";
   cfg += "}";
   return make_layer(cls_of(cell), Json::parse(cfg));
 }
@@ -98,11 +127,16 @@ LayerPtr make_rnn(Cell cell, int64_t u, bool seq, bool back, const std::string& 
 // Direct layer call with initial states, mask and return_state: forward against
 // the reference, gradients (x, h0, c0, params) against finite differences of
 // L = sum(y R0) + sum(h R1) + sum(c R2).
-void check_direct(Cell cell, bool seq, bool back, bool with_mask) {
+// impl > 0: training with dropout 0.4 and recurrent_dropout 0.3 (implementation
+// impl): the layer's masks (scratch slots 15, 16) must hold 0 or 1/(1-rate), be
+// shared by all gates for implementation 2, and give the reference's outputs.
+void check_direct(Cell cell, bool seq, bool back, bool with_mask, int impl = 0) {
   const int64_t N = 3, T = 4, K = 2, u = 3;
   const std::string ra = "sigmoid";
-  LayerPtr l = make_rnn(cell, u, seq, back, ra, true);
-  const int ns = cell == Cell::LSTM ? 2 : 1;
+  const std::string drop = impl == 0 ? "" : ", \"dropout\": 0.4, \"recurrent_dropout\": 0.3, \"implementation\": " +
+                                             std::to_string(impl);
+  LayerPtr l = make_rnn(cell, u, seq, back, ra, true, drop);
+  const int ns = is_lstm(cell) ? 2 : 1;
   std::vector<Shape> ins{{T, K}};
   for (int i = 0; i < ns; ++i) ins.push_back({u});
   Rng rng(3);
@@ -130,6 +164,8 @@ void check_direct(Cell cell, bool seq, bool back, bool with_mask) {
     for (auto& t : outs) op.push_back(&t);
     RunContext ctx;
     ctx.scratch = &sc;
+    ctx.training = impl > 0;
+    ctx.step_key = 77;
     if (with_mask) ctx.masks = {&mask};
     l->forward_multi(ctx, in, op);
     double s = 0;
@@ -138,8 +174,23 @@ void check_direct(Cell cell, bool seq, bool back, bool with_mask) {
     return s;
   };
   run();
+  std::vector<float> dm, rm;
+  if (impl > 0) {
+    const int64_t G = gates_of(cell);
+    dm = sc.t.at(15).data;
+    rm = sc.t.at(16).data;
+    CHECK(static_cast<int64_t>(dm.size()) == G * N * K);
+    CHECK(static_cast<int64_t>(rm.size()) == G * N * u);
+    for (float v : dm) CHECK(v == 0.0f || std::fabs(v - 1 / 0.6f) < 1e-6);
+    for (float v : rm) CHECK(v == 0.0f || std::fabs(v - 1 / 0.7f) < 1e-6);
+    bool same = true;
+    for (int64_t g = 1; g < G; ++g)
+      for (int64_t i = 0; i < N * K; ++i) same = same && dm[g * N * K + i] == dm[i];
+    if (impl == 2 || G == 1) CHECK(same);
+    else CHECK(!same);  // 24+ independent draws: equal with probability < 1e-6
+  }
   RefOut ref = reference(cell, ra, u, seq, back, xs[0], *l, xs[1].data, ns > 1 ? xs[2].data : std::vector<float>(),
-                         with_mask ? mask.data : std::vector<float>());
+                         with_mask ? mask.data : std::vector<float>(), dm, rm);
   for (int64_t i = 0; i < outs[0].size(); ++i) CHECK_NEAR(outs[0].data[i], ref.y[i], 1e-5);
   for (int64_t i = 0; i < N * u; ++i) CHECK_NEAR(outs[1].data[i], ref.h[i], 1e-5);
   if (ns > 1)
@@ -157,6 +208,8 @@ void check_direct(Cell cell, bool seq, bool back, bool with_mask) {
     for (auto& t : dx) din.push_back(&t);
     RunContext ctx;
     ctx.scratch = &sc;
+    ctx.training = impl > 0;
+    ctx.step_key = 77;
     if (with_mask) ctx.masks = {&mask};
     l->backward_multi(ctx, in, op, dop, din);
   }
@@ -181,6 +234,21 @@ void check_direct(Cell cell, bool seq, bool back, bool with_mask) {
 TEST(rnn_states_and_masks_match_naive_loops_and_finite_differences) {
   for (Cell c : {Cell::SimpleRNN, Cell::LSTM, Cell::GRU})
     for (int v = 0; v < 8; ++v) check_direct(c, v & 1, (v >> 1) & 1, (v >> 2) & 1);
+}
+
+TEST(gru_reset_after_and_cudnn_layers_match_naive_loops_and_finite_differences) {
+  for (Cell c : {Cell::GRUAfter, Cell::CuDNNLSTM, Cell::CuDNNGRU})
+    for (int v = 0; v < 4; ++v)
+      if (c == Cell::GRUAfter || !((v >> 1) & 1)) check_direct(c, v & 1, (v >> 1) & 1, false);
+  for (int v = 0; v < 8; v += 4) check_direct(Cell::GRUAfter, true, false, v & 4);  // masks
+  check_direct(Cell::GRUAfter, true, false, false, 1);  // with dropout
+  check_direct(Cell::GRUAfter, false, true, false, 2);
+}
+
+TEST(rnn_dropout_masks_match_naive_loops_and_finite_differences) {
+  for (Cell c : {Cell::SimpleRNN, Cell::LSTM, Cell::GRU})
+    for (int impl : {1, 2})
+      for (int v = 0; v < 8; v += 3) check_direct(c, v & 1, (v >> 1) & 1, (v >> 2) & 1, impl);
 }
 
 TEST(rnn_default_hard_sigmoid_with_states_matches_reference) {

@@ -43,3 +43,12 @@ rand_weights <- function(F, u, G) {
        rnorm(G * u, sd = 0.3))
 }
 
+
+# Stacks (n, ...) arrays along the sample dimension.
+abind_samples <- function(a, b) {
+  d <- dim(a)
+  out <- array(0, c(d[1] + dim(b)[1], d[-1]))
+  idx <- rep(list(TRUE), length(d) - 1)
+  out <- do.call(`[<-`, c(list(out, seq_len(d[1])), idx, list(value = a)))
+  do.call(`[<-`, c(list(out, d[1] + seq_len(dim(b)[1])), idx, list(value = b)))
+}

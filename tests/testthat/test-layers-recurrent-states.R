@@ -142,3 +142,19 @@ test_that("an embedding + LSTM with mask_zero learns a padded sequence task", {
   h <- fit(m, x, y, epochs = 30, batch_size = 20, verbose = 0)
   expect_gt(tail(h$metrics$acc, 1), 0.9)
 })
+
+test_that("summary() shows every output of a multi-output layer and which output feeds a layer", {
+  enc_in <- layer_input(shape = c(4, 2), name = "enc_in")
+  enc <- enc_in %>% layer_lstm(units = 3, return_state = TRUE, name = "enc")
+  out <- layer_concatenate(list(enc[[1]], enc[[3]]), name = "cat")
+  m <- keras_model(enc_in, out)
+  lines <- capture.output(summary(m, line_length = 200))
+  # Keras: "enc (LSTM)  [(None, 3), (None, 3), (None, 3)]  72", connections name[0][k]
+  enc_line <- grep("^enc \\(LSTM\\)", lines, value = TRUE)
+  expect_length(enc_line, 1)
+  expect_match(enc_line, "[(None, 3), (None, 3), (None, 3)]", fixed = TRUE)
+  expect_match(enc_line, "72")  # 2*12 + 3*12 + 12
+  cat_at <- grep("^cat \\(Concatenate\\)", lines)
+  expect_match(lines[cat_at], "enc[0][0]", fixed = TRUE)
+  expect_match(lines[cat_at + 1], "enc[0][2]", fixed = TRUE)
+})

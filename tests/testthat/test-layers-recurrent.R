@@ -120,7 +120,8 @@ test_that("layer_gru matches a plain-R recurrence (reset_after = FALSE, blocks z
   set_weights(m, list(W, U, b))
   expect_equal(predict(m, x), ref_gru(x, W, U, b, act = function(z) pmax(z, 0), ract = sigm),
                tolerance = 1e-5)
-  expect_error(layer_gru(units = 2, reset_after = TRUE), "reset_after")
+  # reset_after = TRUE is checked in test-layers-recurrent-cudnn.R; a non-flag is an error
+  expect_error(layer_gru(units = 2, reset_after = NA), "reset_after")
 })
 
 test_that("LSTM initial weights follow Keras: orthogonal recurrent kernel, unit forget bias", {
@@ -141,9 +142,10 @@ test_that("LSTM initial weights follow Keras: orthogonal recurrent kernel, unit 
 test_that("unsupported recurrent arguments stop with a clear error", {
   # return_state is supported (test-layers-recurrent-states.R); a non-flag is an error
   expect_error(layer_lstm(units = 2, return_state = "yes"), "return_state")
-  expect_error(layer_lstm(units = 2, stateful = TRUE), "stateful")
-  expect_error(layer_lstm(units = 2, dropout = 0.2), "dropout > 0")
-  expect_error(layer_simple_rnn(units = 2, recurrent_dropout = 0.1), "recurrent_dropout > 0")
+  expect_error(layer_lstm(units = 2, stateful = NA), "stateful")
+  expect_error(layer_lstm(units = 2, dropout = 1), "dropout")
+  expect_error(layer_simple_rnn(units = 2, recurrent_dropout = -0.1), "recurrent_dropout")
+  expect_error(layer_gru(units = 2, implementation = 3), "implementation` must be 1 or 2")
   # regularizers are supported (test-layers-penalties-more.R); a non-regularizer is an error
   expect_error(layer_simple_rnn(units = 2, recurrent_regularizer = 0.1), "recurrent_regularizer")
   expect_error(layer_lstm(units = 0), "units")

@@ -100,8 +100,37 @@ test_that("hashing trick and one-hot map words into 1..n-1 consistently", {
   # the stable hash by hand for "ab": bytes 97, 98 -> (97 * 257 + 98) %% (2^31 - 1) = 25027
   expect_equal(text_one_hot("ab", n = 100), 25027 %% 99 + 1)
   expect_equal(text_hashing_trick("a bb ccc", n = 5, hash_function = nchar), c(1, 2, 3) %% 4 + 1)
-  expect_error(text_hashing_trick("a", n = 5, hash_function = "md5"), "\"md5\" is not supported")
+  expect_error(text_hashing_trick("a", n = 5, hash_function = "sha1"), "must be NULL, \"md5\" or a function")
   expect_error(text_one_hot("a", n = 1), "`n` must be a whole number >= 2")
+})
+
+test_that("md5 hashing trick gives Keras's indexes (digest checked against tools::md5sum and RFC 1321)", {
+  # RFC 1321 test suite values
+  expect_equal(kerasnative:::cpp_md5_hex(c("", "a", "abc", "message digest",
+                                          strrep("1234567890", 8))),
+               c("d41d8cd98f00b204e9800998ecf8427e", "0cc175b9c0f1b6a831c399e269772661",
+                 "900150983cd24fb0d6963f7d28e17f72", "f96b697d7cb7938d525a2f31aaf161d0",
+                 "57edf4a22be3c955ac49da2e2107b67a"))
+  # int(hexdigest, 16) %% (n - 1) + 1 by hand from tools::md5sum of each word in a file
+  hex_mod <- function(hex, m) {
+    r <- 0
+    for (d in strsplit(hex, "")[[1]]) r <- (r * 16 + strtoi(d, 16L)) %% m
+    r
+  }
+  words <- c("the", "cat", "sat", "on", "mat", "\u00e9t\u00e9", strrep("long", 40))
+  n <- 1000003
+  expected <- vapply(words, function(w) {
+    f <- tempfile()
+    on.exit(unlink(f))
+    writeBin(charToRaw(enc2utf8(w)), f)
+    hex_mod(unname(tools::md5sum(f)), n - 1) + 1
+  }, numeric(1), USE.NAMES = FALSE)
+  got <- text_hashing_trick(paste(words, collapse = " "), n = n, hash_function = "md5")
+  expect_equal(got, expected)
+  # Keras docs example: the same word always gets the same index
+  h <- text_hashing_trick("The cat sat on the mat", n = 20, hash_function = "md5")
+  expect_equal(h[1], h[5])
+  expect_true(all(h >= 1 & h <= 19))
 })
 
 test_that("save_text_tokenizer / load_text_tokenizer round trip", {
