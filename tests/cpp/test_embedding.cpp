@@ -55,13 +55,16 @@ TEST(embedding_rejects_out_of_range_and_fractional_indices) {
   CHECK_THROWS(l->forward(ctx, {&nan}, y), "is not an integer");
 }
 
-TEST(embedding_rejects_unsupported_arguments) {
+TEST(embedding_config_arguments) {
   // mask_zero is supported now (test_recurrent_states.cpp): it must round-trip in the config
   CHECK(make_layer("Embedding", Json::parse(R"({"name": "e", "input_dim": 3, "output_dim": 2, "mask_zero": true})"))
             ->config()["mask_zero"].as_bool());
-  CHECK_THROWS(make_layer("Embedding", Json::parse(
-      R"({"name": "e", "input_dim": 3, "output_dim": 2, "embeddings_regularizer": {"class_name": "L1L2"}})")),
-      "embeddings_regularizer");
+  // embeddings_regularizer is supported now (its penalty: testthat test-layers-penalties-more.R);
+  // it must round-trip in the layer's config (layer_config() adds the weight rules)
+  auto e = make_layer("Embedding", Json::parse(
+      R"({"name": "e", "input_dim": 3, "output_dim": 2,
+          "embeddings_regularizer": {"class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.5}}})"));
+  CHECK(kn::layer_config(*e)["embeddings_regularizer"]["config"]["l2"].as_number() == 0.5);
   CHECK_THROWS(make_layer("Embedding", Json::parse(R"({"name": "e", "input_dim": 0, "output_dim": 2})")),
                "input_dim");
 }
