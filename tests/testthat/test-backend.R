@@ -150,7 +150,7 @@ test_that("k_* on symbolic tensors records ops with C++-inferred shapes", {
   expect_equal(dim(m), integer(0))
   expect_error(k_eval(s), "symbolic")
   expect_error(k_dot(inp, k_constant(matrix(0, 2, 2))), "k_dot\\(\\): inner dimensions differ")
-  expect_error(k_rnn(inp), "k_rnn\\(\\) is not available")
+  expect_error(k_ctc_decode(inp), "k_ctc_decode\\(\\) is not available")
   expect_error(k_conv2d(inp, k_constant(array(0, c(3, 3, 3, 2)))), "k_conv2d\\(\\): `x` must be a 4D tensor")
   f <- k_function(list(inp), list(k_sum(inp, axis = 2) * 2))
   xv <- array(rnorm(24), c(2, 4, 3))
