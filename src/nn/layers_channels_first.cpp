@@ -39,11 +39,6 @@ Shape to_last(const Shape& s) {
   o.push_back(s[1]);
   return o;
 }
-Shape to_first(const Shape& s) {
-  Shape o{s[0], s.back()};
-  o.insert(o.end(), s.begin() + 1, s.end() - 1);
-  return o;
-}
 int64_t spatial_numel(const Shape& s, size_t from, size_t to) {
   int64_t k = 1;
   for (size_t i = from; i < to; ++i) k *= s[i];
